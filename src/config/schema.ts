@@ -1,0 +1,161 @@
+// SPEC §2: the YAML configuration. One strict schema with defaults and a one-line
+// description per field; unknown fields are errors so a typo cannot silently turn
+// a security feature off. Ajv validates it once at (re)load; the result is frozen.
+import { Type, type Static, type TSchema } from '@sinclair/typebox'
+
+const Strict = { additionalProperties: false } as const
+
+const LevelSchema = Type.Union([Type.Literal('none'), Type.Literal('r'), Type.Literal('rw')])
+const PermissionsSchema = Type.Record(Type.String({ minLength: 1 }), LevelSchema, {
+  description: 'API name -> none | r | rw',
+})
+const Cidr = Type.String({ minLength: 1, description: 'an IPv4 or IPv6 address or CIDR range' })
+const HostPort = Type.String({
+  minLength: 1,
+  description: 'host:port (IPv6 hosts in brackets: [::1]:8080)',
+})
+const Duration = Type.String({ minLength: 1, description: 'ISO 8601 duration PnDTnHnMnS' })
+const FilePath = Type.String({ minLength: 1, description: 'a file path, relative to the config file' })
+
+export const JWT_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
+  'HS256', 'HS384', 'HS512',
+] as const
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+
+const IssuerSchema = Type.Object(
+  {
+    issuer: Type.String({ minLength: 1, description: 'the exact `iss` claim of this issuer' }),
+    audience: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+        description: 'required `aud` value(s); tokens without one of them are refused',
+      }),
+    ),
+    jwksUri: Type.Optional(Type.String({ minLength: 1, description: 'https:// (or http:// on loopback) JWKS endpoint' })),
+    publicKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'PEM public key, or a JWKS JSON file' })),
+    secretEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the HS* secret' })),
+    algorithms: Type.Optional(
+      Type.Array(Type.Union(JWT_ALGORITHMS.map((a) => Type.Literal(a))), {
+        minItems: 1,
+        uniqueItems: true,
+        description: 'accepted `alg` values; default RS256 (HS256 for secretEnv)',
+      }),
+    ),
+    requiredType: Type.Optional(
+      Type.String({ minLength: 1, description: 'required `typ` header, e.g. at+jwt (RFC 9068); default none required' }),
+    ),
+    scopeMap: Type.Optional(
+      Type.Record(Type.String({ minLength: 1 }), PermissionsSchema, {
+        description: 'scope string -> permissions it grants, for tokens without a permissions claim',
+      }),
+    ),
+    jwksCacheSeconds: Type.Integer({ minimum: 10, default: 300, description: 'how often a JWKS is refreshed in the background' }),
+    jwksCooldownSeconds: Type.Integer({
+      minimum: 1,
+      default: 30,
+      description: 'at most one refetch per this many seconds for an unknown kid',
+    }),
+  },
+  Strict,
+)
+
+export const ConfigSchema = Type.Object(
+  {
+    listen: Type.String({ ...HostPort, default: '0.0.0.0:8080' }),
+    tls: Type.Optional(Type.Object({ certFile: FilePath, keyFile: FilePath }, Strict)),
+    admin: Type.Object({ listen: Type.String({ ...HostPort, default: '0.0.0.0:9464' }) }, { ...Strict, default: {} }),
+    upstream: Type.Object(
+      {
+        url: Type.String({ minLength: 1, default: 'http://127.0.0.1:3000', description: 'the legacy API base URL' }),
+        caFile: Type.Optional(FilePath),
+        connectTimeoutMs: Type.Integer({ minimum: 1, default: 5000 }),
+        timeoutMs: Type.Integer({ minimum: 1, default: 30000, description: 'no response headers within this -> 504' }),
+        connections: Type.Integer({ minimum: 1, default: 128, description: 'keep-alive connections to the upstream' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    trustedProxies: Type.Array(Cidr, { default: [], description: 'peers whose X-Forwarded-For is believed' }),
+    apis: Type.Array(
+      Type.Object(
+        {
+          name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
+          prefixes: Type.Array(Type.String({ minLength: 1, pattern: '^/' }), { minItems: 1 }),
+          public: Type.Boolean({ default: false, description: 'no credential needed' }),
+        },
+        Strict,
+      ),
+      { default: [] },
+    ),
+    unmatched: Type.Union([Type.Literal('deny'), Type.Literal('authenticated')], { default: 'deny' }),
+    ipFilter: Type.Object(
+      { allow: Type.Array(Cidr, { default: [] }), deny: Type.Array(Cidr, { default: [] }) },
+      { ...Strict, default: {} },
+    ),
+    jwt: Type.Object(
+      {
+        leewaySeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+        issuers: Type.Array(IssuerSchema, { default: [] }),
+      },
+      { ...Strict, default: {} },
+    ),
+    apiKeys: Type.Object(
+      {
+        headers: Type.Array(Type.String({ minLength: 1, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
+          default: ['X-API-Key'],
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+    store: Type.Object(
+      {
+        type: Type.Union([Type.Literal('file'), Type.Literal('redis')], { default: 'file' }),
+        path: Type.String({ minLength: 1, default: './data/apikeys.json' }),
+        url: Type.Optional(Type.String({ minLength: 1 })),
+      },
+      { ...Strict, default: {} },
+    ),
+    identityHeaders: Type.Object(
+      {
+        prefix: Type.String({ minLength: 1, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'X-Auth-' }),
+        forwardAuthorization: Type.Boolean({ default: false }),
+      },
+      { ...Strict, default: {} },
+    ),
+    cache: Type.Object(
+      {
+        maxEntries: Type.Integer({ minimum: 0, default: 10000, description: 'verified credentials kept; 0 = no cache' }),
+        ttlSeconds: Type.Integer({ minimum: 1, default: 300, description: 'longest a verified credential is trusted unchecked' }),
+      },
+      { ...Strict, default: {} },
+    ),
+    issuer: Type.Optional(
+      Type.Object(
+        {
+          prefix: Type.String({ pattern: '^/[^?#]*[^/?#]$', default: '/_gatehouse' }),
+          name: Type.String({ minLength: 1, default: 'gatehouse' }),
+          signingKeyFile: Type.Optional(FilePath),
+          usersFile: Type.Optional(FilePath),
+          clientsFile: Type.Optional(FilePath),
+          jwtMaxTtl: Type.String({ ...Duration, default: 'P1D' }),
+          jwtDefaultTtl: Type.String({ ...Duration, default: 'PT1H' }),
+        },
+        Strict,
+      ),
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+          default: 'info',
+        }),
+      },
+      { ...Strict, default: {} },
+    ),
+  },
+  Strict,
+)
+
+export type Config = Static<typeof ConfigSchema>
+export type IssuerConfig = Config['jwt']['issuers'][number]
+export type ApiConfig = Config['apis'][number]
+export type AnySchema = TSchema
