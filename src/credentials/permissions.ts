@@ -31,6 +31,17 @@ export function requiredLevel(method: string): Level {
 }
 
 /**
+ * API names as the config allows them (schema.ts `apis[].name`). Anything else can
+ * never name a configured API, and could smuggle a second `api:level` entry into
+ * the space-separated X-Auth-Permissions value.
+ */
+const API_NAME = /^[A-Za-z0-9_.-]+$/
+
+export function isApiName(value: string): boolean {
+  return API_NAME.test(value)
+}
+
+/**
  * Parses the CLI form `users:rw,sessions:r`. Returns the permissions or a message
  * saying what is wrong; never throws.
  */
@@ -38,9 +49,11 @@ export function parsePermissionList(text: string): { ok: true; value: Permission
   const out: Record<string, Level> = Object.create(null)
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const i = part.lastIndexOf(':')
-    const api = i > 0 ? part.slice(0, i) : ''
-    const level = i > 0 ? part.slice(i + 1) : ''
-    if (!api || !isLevel(level)) return { ok: false, message: `"${part}" is not api:level (level none, r or rw)` }
+    const api = i > 0 ? part.slice(0, i).trim() : ''
+    const level = i > 0 ? part.slice(i + 1).trim() : ''
+    if (!isApiName(api) || !isLevel(level)) return { ok: false, message: `"${part}" is not api:level (level none, r or rw)` }
+    // `users:r,users:rw` is a typo either way; silently keeping the last could grant rw.
+    if (Object.hasOwn(out, api)) return { ok: false, message: `"${api}" is given more than once` }
     out[api] = level
   }
   return { ok: true, value: Object.freeze(out) }
@@ -67,10 +80,14 @@ export function intersect(a: Permissions, b: Permissions): Permissions {
   return Object.freeze(out)
 }
 
-/** `X-Auth-Permissions`: `api:level` space-separated, sorted; `none` entries left out (SPEC §4). */
+/**
+ * `X-Auth-Permissions`: `api:level` space-separated, sorted; `none` entries left
+ * out (SPEC §4). Names that are not API names (from an IdP's claim, say
+ * `"users:rw x"`) are left out too, so the value always parses back unambiguously.
+ */
 export function formatPermissions(perms: Permissions): string {
   return Object.keys(perms)
-    .filter((api) => perms[api] !== 'none')
+    .filter((api) => isApiName(api) && isLevel(perms[api]) && perms[api] !== 'none')
     .sort()
     .map((api) => `${api}:${perms[api]}`)
     .join(' ')

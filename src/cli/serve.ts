@@ -1,0 +1,268 @@
+// `gatehouse serve`: load and compile the config, open the key store, start the
+// traffic and admin listeners, and keep the Runtime current (SIGHUP, changed
+// users/key files). Everything a request reads hangs off one Runtime reference,
+// swapped whole on reload, so a request sees the old config or the new, never a mix.
+import { readFileSync, unwatchFile, watchFile } from 'node:fs'
+import http from 'node:http'
+import https from 'node:https'
+import type { AddressInfo } from 'node:net'
+import { Pool } from 'undici'
+import type { Writable } from 'node:stream'
+import { compileRuntime, type Runtime } from '../config/compile.js'
+import { loadConfigFile, parseHostPort } from '../config/load.js'
+import { formatProblems, type Problem } from '../config/problem.js'
+import { createVerifiedCache } from '../credentials/verified-cache.js'
+import { openKeyStore } from '../keystore/open-key-store.js'
+import type { KeyStore } from '../keystore/key-store.js'
+import { createAdminApp } from '../server/admin-app.js'
+import { createProxyHandlers } from '../server/proxy-app.js'
+import { createLogger, type Logger } from '../telemetry/logger.js'
+import { createMetrics } from '../telemetry/metrics.js'
+import type { Config } from '../config/schema.js'
+
+/** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
+export class StartError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message)
+  }
+}
+
+export interface GatehouseOptions {
+  readonly configFile: string
+  readonly env?: NodeJS.ProcessEnv
+  /** Where JSON log lines go (default: stdout, asynchronously). */
+  readonly logDestination?: Writable
+  readonly now?: () => number
+}
+
+export interface Gatehouse {
+  readonly proxyUrl: string
+  readonly adminUrl: string
+  readonly logger: Logger
+  readonly store: KeyStore
+  runtime(): Runtime
+  /** Re-reads config and users file; returns false (keeping the old Runtime) when the new one is bad. */
+  reload(): Promise<boolean>
+  /** Stops accepting, lets in-flight requests finish for at most graceMs, then closes everything. */
+  shutdown(graceMs?: number): Promise<void>
+}
+
+export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse> {
+  const env = opts.env ?? process.env
+  const loaded = await loadConfigFile(opts.configFile, env)
+  if (!loaded.ok) throw new StartError(formatProblems(opts.configFile, loaded.problems), 1)
+  const config = loaded.value.config
+  const logger = createLogger(config.log.level, opts.logDestination)
+
+  let store: KeyStore
+  try {
+    store = await openKeyStore(config.store, { logger })
+  } catch (err) {
+    throw new StartError(`cannot open the key store: ${(err as Error).message}`, 2)
+  }
+
+  const cache = createVerifiedCache(config.cache.maxEntries, config.cache.ttlSeconds)
+  store.onChange((change) => cache.dropKeys(change))
+
+  let runtime: Runtime | null = null
+  const metrics = createMetrics({
+    jwks: () => runtime?.jwt.stats() ?? [],
+    storeUp: () => store.isReady().catch(() => false),
+  })
+  const deps = { store, cache, onCache: (hit: boolean) => metrics.cache(hit), env, now: opts.now }
+  const compiled = await compileRuntime(loaded.value, deps)
+  if (!compiled.ok) {
+    await store.close()
+    throw new StartError(formatProblems(opts.configFile, compiled.problems), 1)
+  }
+  runtime = compiled.value
+
+  let pool = createPool(config)
+  let poolKey = poolKeyOf(config)
+  const proto = config.tls ? 'https' : 'http'
+  const handlers = createProxyHandlers({ runtime: () => runtime as Runtime, pool: () => pool, metrics, logger, proto })
+
+  let server: http.Server
+  try {
+    server = config.tls
+      ? https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) })
+      : http.createServer()
+  } catch (err) {
+    await store.close()
+    throw new StartError(`cannot read the TLS files: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
+  }
+  configureServer(server)
+  server.on('request', (req, res) => void handlers.onRequest(req, res))
+  server.on('checkContinue', (req, res) => void handlers.onRequest(req, res))
+  server.on('upgrade', (req, socket, head) => void handlers.onUpgrade(req, socket, head))
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed requests (smuggling attempts, bad headers): answer 400 and close.
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+    } else socket.destroy()
+  })
+
+  const admin = createAdminApp({
+    metrics,
+    ready: async () => runtime !== null && !shuttingDown && (await store.isReady()),
+  })
+
+  let shuttingDown = false
+  try {
+    await listen(server, config.listen)
+    const a = parseHostPort(config.admin.listen) as { host: string; port: number }
+    await admin.listen({ host: a.host, port: a.port })
+  } catch (err) {
+    server.close()
+    await admin.close().catch(() => {})
+    await store.close()
+    throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
+  }
+
+  async function reload(): Promise<boolean> {
+    const next = await loadConfigFile(opts.configFile, env)
+    const problems: Problem[] = next.ok ? [] : next.problems
+    let nextRuntime: Runtime | null = null
+    if (next.ok) {
+      const unchangeable = restartOnly(config, next.value.config)
+      if (unchangeable.length > 0) logger.warn({ fields: unchangeable }, 'these settings change only on restart; keeping the running ones')
+      const c = await compileRuntime(next.value, deps)
+      if (c.ok) nextRuntime = c.value
+      else problems.push(...c.problems)
+    }
+    if (!nextRuntime) {
+      metrics.reload(false)
+      logger.error({ problems }, 'reload failed; keeping the running configuration')
+      return false
+    }
+    const old = runtime
+    runtime = nextRuntime
+    // Keys or issuers may have changed: nothing verified under the old config is trusted.
+    cache.clear()
+    old?.close()
+    const key = poolKeyOf(nextRuntime.config)
+    if (key !== poolKey) {
+      const oldPool = pool
+      pool = createPool(nextRuntime.config)
+      poolKey = key
+      void oldPool.close().catch(() => {})
+    }
+    watchUsers(nextRuntime)
+    metrics.reload(true)
+    logger.info('configuration reloaded')
+    return true
+  }
+
+  // The users file is re-read when it changes (SPEC §8), like a SIGHUP.
+  let watchedUsers: string | null = null
+  const onUsersChange = () => void reload()
+  function watchUsers(rt: Runtime) {
+    const file = rt.config.issuer?.usersFile ?? null
+    if (file === watchedUsers) return
+    if (watchedUsers) unwatchFile(watchedUsers, onUsersChange)
+    watchedUsers = file
+    if (file) watchFile(file, { interval: 500, persistent: false }, onUsersChange)
+  }
+  watchUsers(runtime)
+
+  // TLS files are re-read when they change, for certificate rotation without a restart.
+  const tlsFiles = config.tls ? [config.tls.certFile, config.tls.keyFile] : []
+  const onTlsChange = () => {
+    try {
+      ;(server as https.Server).setSecureContext({ cert: readFileSync(tlsFiles[0] as string), key: readFileSync(tlsFiles[1] as string) })
+      logger.info('TLS certificate reloaded')
+    } catch (err) {
+      logger.error({ code: (err as NodeJS.ErrnoException).code }, 'TLS reload failed; keeping the running certificate')
+    }
+  }
+  for (const f of tlsFiles) watchFile(f, { interval: 1000, persistent: false }, onTlsChange)
+
+  await runtime.jwt.ready()
+  const proxyAddr = server.address() as AddressInfo
+  const adminAddr = admin.server.address() as AddressInfo
+  const proxyUrl = `${proto}://${urlHost(proxyAddr)}`
+  const adminUrl = `http://${urlHost(adminAddr)}`
+  logger.info({ proxy: proxyUrl, admin: adminUrl, upstream: runtime.upstream.origin }, 'gatehouse listening')
+
+  return {
+    proxyUrl,
+    adminUrl,
+    logger,
+    store,
+    runtime: () => runtime as Runtime,
+    reload,
+    async shutdown(graceMs = 20_000) {
+      if (shuttingDown) return
+      shuttingDown = true
+      for (const f of tlsFiles) unwatchFile(f, onTlsChange)
+      if (watchedUsers) unwatchFile(watchedUsers, onUsersChange)
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      server.closeIdleConnections()
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs)
+      await closed
+      clearTimeout(timer)
+      await admin.close().catch(() => {})
+      runtime?.close()
+      await pool.close().catch(() => {})
+      await store.close()
+      logger.info('gatehouse stopped')
+      logger.flush()
+    },
+  }
+}
+
+function configureServer(server: http.Server): void {
+  // Slow clients are cut off (security-cases #99); node's defaults are 60 s / 300 s.
+  server.headersTimeout = 20_000
+  server.requestTimeout = 300_000
+  server.keepAliveTimeout = 5_000
+  server.maxHeadersCount = 200
+}
+
+function createPool(c: Config): Pool {
+  return new Pool(new URL(c.upstream.url).origin, {
+    connections: c.upstream.connections,
+    pipelining: 1,
+    connect: {
+      timeout: c.upstream.connectTimeoutMs,
+      ...(c.upstream.caFile ? { ca: readFileSync(c.upstream.caFile) } : {}),
+    },
+    headersTimeout: c.upstream.timeoutMs,
+    bodyTimeout: c.upstream.timeoutMs,
+    keepAliveTimeout: 4_000,
+  })
+}
+
+function poolKeyOf(c: Config): string {
+  const u = c.upstream
+  return JSON.stringify([new URL(u.url).origin, u.caFile, u.connectTimeoutMs, u.timeoutMs, u.connections])
+}
+
+function restartOnly(a: Config, b: Config): string[] {
+  const out: string[] = []
+  if (a.listen !== b.listen) out.push('listen')
+  if (a.admin.listen !== b.admin.listen) out.push('admin.listen')
+  if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push('tls')
+  if (JSON.stringify(a.store) !== JSON.stringify(b.store)) out.push('store')
+  if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
+  if (a.log.level !== b.log.level) out.push('log.level')
+  return out
+}
+
+function listen(server: http.Server, hostPort: string): Promise<void> {
+  const hp = parseHostPort(hostPort) as { host: string; port: number }
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(hp.port, hp.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+function urlHost(a: AddressInfo): string {
+  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+}

@@ -1,0 +1,204 @@
+// SPEC §2: YAML -> ${ENV} expansion -> schema (strict, with defaults) -> paths made
+// absolute against the config file -> field checks -> a deeply frozen Config.
+// Every problem is collected and reported with its path; nothing throws for bad input.
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parseDocument } from 'yaml'
+import { ConfigSchema, type Config } from './schema.js'
+import type { Checked, Problem } from './problem.js'
+import { parseCidrs } from '../pipeline/ip-filter.js'
+import { parseDuration } from './duration.js'
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
+const validate = ajv.compile<Config>(ConfigSchema)
+
+export interface LoadedConfig {
+  readonly file: string
+  readonly dir: string
+  readonly config: Config
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Checked<LoadedConfig>> {
+  const abs = path.resolve(file)
+  let text: string
+  try {
+    text = await readFile(abs, 'utf8')
+  } catch (err) {
+    return fail('', `cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+  }
+  return parseConfigText(text, abs, env)
+}
+
+/** Parses config text as if it were the file `abs` (relative paths resolve against its folder). */
+export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEnv = process.env): Checked<LoadedConfig> {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({ path: yamlPosition(e.linePos?.[0]), message: `YAML: ${e.message.split('\n')[0]}` })),
+    }
+  }
+  const raw: unknown = doc.toJS() ?? {}
+  const problems: Problem[] = []
+  const expanded = expandEnv(raw, '', env, problems)
+  if (problems.length > 0) return { ok: false, problems }
+  if (!validate(expanded)) {
+    return { ok: false, problems: (validate.errors ?? []).filter(meaningful).map(ajvProblem) }
+  }
+  const config = expanded as Config
+  const dir = path.dirname(abs)
+  resolvePaths(config, dir)
+  checkFields(config, problems)
+  if (problems.length > 0) return { ok: false, problems }
+  return { ok: true, value: { file: abs, dir, config: deepFreeze(config) } }
+}
+
+/** `${NAME}` in any string value; `$${` keeps a literal `${`. Done on parsed values, so a variable can't inject YAML. */
+function expandEnv(value: unknown, at: string, env: NodeJS.ProcessEnv, problems: Problem[]): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value
+    return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name: string) => {
+      if (whole.startsWith('$$')) return whole.slice(1)
+      const v = env[name]
+      if (v === undefined) {
+        problems.push({ path: at, message: `environment variable ${name} is not set` })
+        return ''
+      }
+      return v
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, `${at}[${i}]`, env, problems))
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, at ? `${at}.${k}` : k, env, problems)
+    return out
+  }
+  return value
+}
+
+function resolvePaths(c: Config, dir: string): void {
+  const abs = (p: string) => path.resolve(dir, p)
+  if (c.tls) {
+    c.tls.certFile = abs(c.tls.certFile)
+    c.tls.keyFile = abs(c.tls.keyFile)
+  }
+  if (c.upstream.caFile) c.upstream.caFile = abs(c.upstream.caFile)
+  for (const i of c.jwt.issuers) if (i.publicKeyFile) i.publicKeyFile = abs(i.publicKeyFile)
+  c.store.path = abs(c.store.path)
+  if (c.issuer) {
+    for (const k of ['signingKeyFile', 'usersFile', 'clientsFile'] as const) {
+      const v = c.issuer[k]
+      if (v) c.issuer[k] = abs(v)
+    }
+  }
+}
+
+function checkFields(c: Config, problems: Problem[]): void {
+  checkListen(c.listen, 'listen', problems)
+  checkListen(c.admin.listen, 'admin.listen', problems)
+  checkCidrs(c.trustedProxies, 'trustedProxies', problems)
+  checkCidrs(c.ipFilter.allow, 'ipFilter.allow', problems)
+  checkCidrs(c.ipFilter.deny, 'ipFilter.deny', problems)
+
+  let url: URL | null = null
+  try {
+    url = new URL(c.upstream.url)
+  } catch {
+    problems.push({ path: 'upstream.url', message: 'not a URL' })
+  }
+  if (url) {
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      problems.push({ path: 'upstream.url', message: 'must be http:// or https://' })
+    }
+    if (url.username || url.password) problems.push({ path: 'upstream.url', message: 'must not carry credentials' })
+    if (url.search || url.hash) problems.push({ path: 'upstream.url', message: 'must not have a query or fragment' })
+    if (c.upstream.caFile && url.protocol !== 'https:') {
+      problems.push({ path: 'upstream.caFile', message: 'only used with an https:// upstream' })
+    }
+  }
+
+  if (c.store.type === 'redis' && !c.store.url) problems.push({ path: 'store.url', message: 'required when store.type is redis' })
+
+  const names = new Set<string>()
+  c.jwt.issuers.forEach((iss, i) => {
+    if (names.has(iss.issuer)) problems.push({ path: `jwt.issuers[${i}].issuer`, message: `issuer "${iss.issuer}" is listed twice` })
+    names.add(iss.issuer)
+  })
+
+  if (c.issuer) {
+    for (const k of ['jwtMaxTtl', 'jwtDefaultTtl'] as const) {
+      const d = parseDuration(c.issuer[k])
+      if (!d.ok) problems.push({ path: `issuer.${k}`, message: d.message })
+    }
+  }
+}
+
+function checkListen(value: string, at: string, problems: Problem[]): void {
+  if (!parseHostPort(value)) problems.push({ path: at, message: 'must be host:port with a port from 0 to 65535 (IPv6 in brackets)' })
+}
+
+/** `0.0.0.0:8080`, `[::1]:8080`, `localhost:0`. */
+export function parseHostPort(value: string): { host: string; port: number } | null {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value)
+  if (!m) return null
+  const port = Number(m[3])
+  if (port > 65535) return null
+  return { host: (m[1] ?? m[2]) as string, port }
+}
+
+function checkCidrs(list: readonly string[], at: string, problems: Problem[]): void {
+  const r = parseCidrs(list)
+  if (!r.ok) for (const p of r.problems) problems.push({ path: `${at}[${p.index}]`, message: p.message })
+}
+
+// Ajv reports the failing branch of every union member; the `anyOf` summary says enough.
+function meaningful(e: ErrorObject, _i: number, all: ErrorObject[]): boolean {
+  if (e.schemaPath.includes('/anyOf/')) {
+    return !all.some((o) => o.keyword === 'anyOf' && e.instancePath.startsWith(o.instancePath) && o !== e)
+  }
+  return true
+}
+
+function ajvProblem(e: ErrorObject): Problem {
+  const at = pointerToPath(e.instancePath)
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const name = String((e.params as { additionalProperty: string }).additionalProperty)
+      return { path: at ? `${at}.${name}` : name, message: 'unknown field' }
+    }
+    case 'required':
+      return { path: at, message: `missing required field "${String((e.params as { missingProperty: string }).missingProperty)}"` }
+    case 'anyOf':
+      return { path: at, message: 'not one of the allowed values or shapes' }
+    case 'pattern':
+      return { path: at, message: 'has an invalid format' }
+    default:
+      return { path: at, message: e.message ?? 'invalid' }
+  }
+}
+
+function pointerToPath(pointer: string): string {
+  let out = ''
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~')
+    out += /^\d+$/.test(seg) ? `[${seg}]` : out ? `.${seg}` : seg
+  }
+  return out
+}
+
+function yamlPosition(pos: { line: number; col: number } | undefined): string {
+  return pos ? `line ${pos.line}, column ${pos.col}` : ''
+}
+
+function fail<T>(at: string, message: string): Checked<T> {
+  return { ok: false, problems: [{ path: at, message }] }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}

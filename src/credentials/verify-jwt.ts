@@ -1,0 +1,310 @@
+// SPEC §5 JWT: verifies a bearer JWT against the key source of the issuer it names,
+// with that issuer's algorithms, audience, typ and the configured leeway, and turns
+// it into an Identity. Cheap checks run first, so garbage and floods cost little and
+// a disallowed alg never reaches a key lookup or a JWKS fetch (security-cases #100).
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+} from 'jose'
+import type { IssuerConfig } from '../config/schema.js'
+import type { Identity } from '../pipeline/decision.js'
+import { atLeast, levelFor, toPermissions, type Level, type Permissions } from './permissions.js'
+import {
+  compileKeySource,
+  JWKS_DEFAULTS,
+  type JwksStatus,
+  type OwnKeys,
+  type Problem,
+  type RemoteJwks,
+} from './jwt-keys.js'
+
+export type JwtResult =
+  | { ok: true; identity: Identity }
+  | { ok: false; reason: 'token_invalid' | 'token_expired' | 'credential_malformed'; detail: string }
+
+export interface JwtVerifier {
+  /** Never throws; every failure is a JwtResult with a short detail that never contains the token. */
+  verify(token: string): Promise<JwtResult>
+  /** Resolves once every remote JWKS has had its first fetch attempt, successful or not. */
+  ready(): Promise<void>
+  /** Refetches every remote JWKS now (SIGHUP, tests); resolves when all attempts end. */
+  refreshNow(): Promise<void>
+  /** Stops background refreshes and aborts fetches under way; call on reload and shutdown. */
+  close(): void
+  /** One entry per issuer with a remote JWKS, for metrics and readiness. */
+  stats(): ({ issuer: string } & JwksStatus)[]
+}
+
+export interface JwtVerifierOptions {
+  leewaySeconds: number
+  /** Clock in ms; also drives the JWKS cooldown and backoff. Default Date.now. */
+  now?: () => number
+  ownKeys?: OwnKeys
+  /** Where secretEnv is looked up; default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Base for a relative publicKeyFile (the config loader normally resolves it already). */
+  baseDir?: string
+  /** JWKS fetch timeout; default 5000 (security-cases #94). */
+  fetchTimeoutMs?: number
+  /** Largest JWKS body read; default 512 KiB. */
+  maxJwksBytes?: number
+  /** Longest wait between failing JWKS fetches; default 5 min (never below the cooldown). */
+  maxBackoffMs?: number
+}
+
+export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
+
+interface CompiledIssuer {
+  readonly issuer: string
+  readonly algorithms: ReadonlySet<string>
+  readonly getKey: JWTVerifyGetKey
+  /** Everything jwtVerify needs except currentDate, built once. */
+  readonly options: Readonly<JWTVerifyOptions>
+  readonly scopeMap: ReadonlyMap<string, Permissions>
+  readonly remote: RemoteJwks | null
+}
+
+type Failure = Extract<JwtResult, { ok: false }>
+
+// Node's own header cap is 16 KiB (security-cases #32); a longer token is not one we issue or accept.
+const MAX_TOKEN_LENGTH = 16 * 1024
+const MAX_KID_LENGTH = 256
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+
+const invalid = (detail: string): Failure => ({ ok: false, reason: 'token_invalid', detail })
+const malformed = (detail: string): Failure => ({ ok: false, reason: 'credential_malformed', detail })
+
+/** Compiles every `jwt.issuers` entry once; returns all problems with their config paths. */
+export async function compileJwtVerifier(
+  issuers: readonly IssuerConfig[],
+  opts: JwtVerifierOptions,
+): Promise<CompileJwtResult> {
+  const now = opts.now ?? Date.now
+  const leeway = opts.leewaySeconds
+  if (!Number.isFinite(leeway) || leeway < 0) {
+    return { ok: false, problems: [{ path: 'jwt.leewaySeconds', message: 'must be a non-negative number' }] }
+  }
+  const problems: Problem[] = []
+  const compiled = new Map<string, CompiledIssuer>()
+  for (const [i, cfg] of issuers.entries()) {
+    const path = `jwt.issuers[${i}]`
+    if (issuers.findIndex((c) => c.issuer === cfg.issuer) !== i) {
+      problems.push({ path: `${path}.issuer`, message: `issuer "${cfg.issuer}" is configured twice` })
+      continue
+    }
+    const entry = await compileIssuer(cfg, path, leeway, opts, now)
+    if (entry.ok) compiled.set(cfg.issuer, entry.issuer)
+    else problems.push(...entry.problems)
+  }
+  if (problems.length > 0) return { ok: false, problems }
+  for (const entry of compiled.values()) entry.remote?.start()
+  return { ok: true, verifier: createVerifier(compiled, leeway, now) }
+}
+
+async function compileIssuer(
+  cfg: IssuerConfig,
+  path: string,
+  leeway: number,
+  opts: JwtVerifierOptions,
+  now: () => number,
+): Promise<{ ok: true; issuer: CompiledIssuer } | { ok: false; problems: Problem[] }> {
+  const scopeMap = compileScopeMap(cfg, path)
+  const keys = await compileKeySource(cfg, path, {
+    now,
+    env: opts.env ?? process.env,
+    baseDir: opts.baseDir,
+    ownKeys: opts.ownKeys,
+    fetchTimeoutMs: opts.fetchTimeoutMs ?? JWKS_DEFAULTS.fetchTimeoutMs,
+    maxJwksBytes: opts.maxJwksBytes ?? JWKS_DEFAULTS.maxJwksBytes,
+    maxBackoffMs: opts.maxBackoffMs ?? JWKS_DEFAULTS.maxBackoffMs,
+  })
+  if (!keys.ok || !scopeMap.ok) {
+    return { ok: false, problems: [...(keys.ok ? [] : keys.problems), ...(scopeMap.ok ? [] : scopeMap.problems)] }
+  }
+  const { source } = keys
+  const typ = cfg.requiredType ?? source.requiredType
+  const options: JWTVerifyOptions = {
+    algorithms: [...source.algorithms],
+    issuer: cfg.issuer,
+    clockTolerance: leeway,
+    // jose accepts a token without exp unless told otherwise (security-cases #19).
+    requiredClaims: ['exp'],
+    ...(cfg.audience !== undefined ? { audience: cfg.audience } : {}),
+    // RFC 9068 §4: the issuer may insist on a typ, so ID tokens are not taken as access tokens.
+    ...(typ !== undefined ? { typ } : {}),
+  }
+  const issuer: CompiledIssuer = {
+    issuer: cfg.issuer,
+    algorithms: new Set(source.algorithms),
+    getKey: source.getKey,
+    options: Object.freeze(options),
+    scopeMap: scopeMap.value,
+    remote: source.remote,
+  }
+  return { ok: true, issuer }
+}
+
+function compileScopeMap(
+  cfg: IssuerConfig,
+  path: string,
+): { ok: true; value: ReadonlyMap<string, Permissions> } | { ok: false; problems: Problem[] } {
+  // A Map, so a scope named "__proto__" or "constructor" never reaches the prototype chain.
+  const map = new Map<string, Permissions>()
+  const problems: Problem[] = []
+  for (const [scope, grants] of Object.entries(cfg.scopeMap ?? {})) {
+    const perms = toPermissions(grants)
+    if (perms === null) problems.push({ path: `${path}.scopeMap.${scope}`, message: 'levels must be none, r or rw' })
+    else map.set(scope, perms)
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: map }
+}
+
+function createVerifier(issuers: ReadonlyMap<string, CompiledIssuer>, leeway: number, now: () => number): JwtVerifier {
+  const remotes = [...issuers.values()].filter((i) => i.remote !== null)
+  return {
+    verify: async (token) => {
+      try {
+        return await verifyToken(token, issuers, leeway, now)
+      } catch {
+        return invalid('token rejected')
+      }
+    },
+    ready: async () => {
+      await Promise.all(remotes.map((i) => i.remote?.ready()))
+    },
+    refreshNow: async () => {
+      await Promise.all(remotes.map((i) => i.remote?.refresh()))
+    },
+    close: () => {
+      for (const i of remotes) i.remote?.close()
+    },
+    stats: () => remotes.flatMap((i) => (i.remote ? [{ issuer: i.issuer, ...i.remote.status() }] : [])),
+  }
+}
+
+async function verifyToken(
+  token: string,
+  issuers: ReadonlyMap<string, CompiledIssuer>,
+  leeway: number,
+  now: () => number,
+): Promise<JwtResult> {
+  const pre = precheck(token, issuers)
+  if (!pre.ok) return pre
+  const nowMs = now()
+  let claims: JWTPayload
+  try {
+    // jose checks alg against `algorithms` before resolving a key, and the signature before claims (#2).
+    claims = (await jwtVerify(token, pre.issuer.getKey, { ...pre.issuer.options, currentDate: new Date(nowMs) })).payload
+  } catch (err) {
+    return joseFailure(err)
+  }
+  return toIdentity(claims, pre.issuer, Math.floor(nowMs / 1000), leeway)
+}
+
+/** Structure, issuer and alg, from the unverified token: no key lookup, no signature math. */
+function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>): { ok: true; issuer: CompiledIssuer } | Failure {
+  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+    return malformed('not a compact JWS')
+  }
+  let header: ReturnType<typeof decodeProtectedHeader>
+  let claims: JWTPayload
+  try {
+    header = decodeProtectedHeader(token)
+    claims = decodeJwt(token)
+  } catch {
+    return malformed('header or claims cannot be decoded')
+  }
+  const issuer = typeof claims.iss === 'string' ? issuers.get(claims.iss) : undefined
+  if (issuer === undefined) return invalid('unknown issuer')
+  // RFC 8725 §3.1: only the issuer's own algorithms; `none` is never among them.
+  if (typeof header.alg !== 'string' || !issuer.algorithms.has(header.alg)) return invalid('algorithm not allowed')
+  if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length > MAX_KID_LENGTH)) {
+    return invalid('kid malformed')
+  }
+  return { ok: true, issuer }
+}
+
+const JOSE_DETAIL: Readonly<Record<string, string>> = {
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'signature verification failed',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'signature verification failed',
+  ERR_JWKS_NO_MATCHING_KEY: 'no key matches the token',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'algorithm not allowed',
+  ERR_JWS_INVALID: 'malformed JWS',
+  ERR_JWT_INVALID: 'malformed claims set',
+  ERR_JOSE_NOT_SUPPORTED: 'unsupported token',
+}
+
+function joseFailure(err: unknown): Failure {
+  if (err instanceof errors.JWTExpired) return { ok: false, reason: 'token_expired', detail: 'token expired' }
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return invalid(`${err.claim} ${err.reason === 'missing' ? 'missing' : 'check failed'}`)
+  }
+  if (err instanceof errors.JOSEError) return invalid(JOSE_DETAIL[err.code] ?? 'token rejected')
+  return invalid('token rejected')
+}
+
+/** Checks jose leaves to us, then builds the Identity (SPEC §4, RFC 8693 `act`). */
+function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: number, leeway: number): JwtResult {
+  for (const claim of ['exp', 'nbf', 'iat'] as const) {
+    const value = claims[claim]
+    if (value !== undefined && !Number.isFinite(value)) return invalid(`${claim} not a finite number`)
+  }
+  const exp = claims.exp as number
+  if (claims.iat !== undefined && claims.iat > nowSec + leeway) return invalid('iat in the future')
+  if (claims.nbf !== undefined && exp < claims.nbf) return invalid('exp before nbf')
+  if (typeof claims.sub !== 'string' || claims.sub === '') return invalid('sub missing')
+  const actor = actorOf(claims.act)
+  if (actor === null) return invalid('act malformed')
+  const permissions = permissionsOf(claims, issuer.scopeMap)
+  if (typeof permissions === 'string') return invalid(permissions)
+  const identity: Identity = {
+    user: claims.sub,
+    actor: actor !== claims.sub ? actor : undefined,
+    method: 'jwt',
+    credentialId: typeof claims.jti === 'string' && claims.jti !== '' ? claims.jti : undefined,
+    issuer: issuer.issuer,
+    permissions,
+    expiresAt: exp,
+  }
+  return { ok: true, identity: Object.freeze(identity) }
+}
+
+/** `act.sub` (RFC 8693 §4.1); undefined when absent, null when malformed. */
+function actorOf(act: unknown): string | undefined | null {
+  if (act === undefined) return undefined
+  if (act === null || typeof act !== 'object' || Array.isArray(act)) return null
+  const sub = (act as { sub?: unknown }).sub
+  return typeof sub === 'string' && sub !== '' ? sub : null
+}
+
+/** The `permissions` claim, else scopes through the scopeMap; a string says what is malformed. */
+function permissionsOf(claims: JWTPayload, scopeMap: ReadonlyMap<string, Permissions>): Permissions | string {
+  if (Object.hasOwn(claims, 'permissions')) return toPermissions(claims.permissions) ?? 'permissions claim malformed'
+  const scopes = scopesOf(claims)
+  if (scopes === null) return 'scope claim malformed'
+  const out: Record<string, Level> = Object.create(null)
+  for (const scope of scopes) {
+    const grants = scopeMap.get(scope)
+    if (grants === undefined) continue
+    for (const [api, level] of Object.entries(grants)) {
+      if (!atLeast(levelFor(out, api), level)) out[api] = level
+    }
+  }
+  return Object.freeze(out)
+}
+
+/** `scope` is a space-separated string (RFC 8693 §4.2, RFC 9068 §2.2.3); `scp` is a list or such a string. */
+function scopesOf(claims: JWTPayload): readonly string[] | null {
+  const split = (text: string): string[] => text.split(' ').filter((s) => s !== '')
+  if (Object.hasOwn(claims, 'scope')) return typeof claims.scope === 'string' ? split(claims.scope) : null
+  const scp = claims.scp
+  if (scp === undefined) return []
+  if (typeof scp === 'string') return split(scp)
+  if (Array.isArray(scp) && scp.every((s) => typeof s === 'string')) return scp as string[]
+  return null
+}

@@ -1,0 +1,166 @@
+// `npm start`: Gatehouse with the bundled example config in front of the bundled
+// legacy API, a demo IdP key, and two API keys kept in ./data/demo, then prints
+// curl commands a newcomer can paste (SPEC §1). Ports: GATEHOUSE_DEMO_PORT (8080),
+// GATEHOUSE_DEMO_ADMIN_PORT (9464); 0 picks free ones.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
+import { createWriteStream, existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { SignJWT } from 'jose'
+import { stringify } from 'yaml'
+import { startGatehouse, StartError } from '../cli/serve.js'
+import { generateApiKey } from '../credentials/api-key.js'
+import type { Permissions } from '../credentials/permissions.js'
+import { startLegacyApi } from './legacy-api.js'
+
+const dir = path.resolve(process.env.GATEHOUSE_DEMO_DIR ?? 'data/demo')
+const port = Number(process.env.GATEHOUSE_DEMO_PORT ?? 8080)
+const adminPort = Number(process.env.GATEHOUSE_DEMO_ADMIN_PORT ?? 9464)
+
+interface DemoKey {
+  readonly user: string
+  readonly key: string
+  readonly id: string
+  readonly permissions: Permissions
+}
+
+async function main(): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  const legacy = await startLegacyApi(0)
+
+  const idpKeyFile = path.join(dir, 'demo-idp.key')
+  if (!existsSync(idpKeyFile)) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    await writeFile(idpKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 })
+  }
+  const privatePem = await readFile(idpKeyFile, 'utf8')
+  await writeFile(path.join(dir, 'demo-idp.pub'), createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }))
+
+  const configFile = path.join(dir, 'gatehouse.yaml')
+  await writeFile(
+    configFile,
+    `# Written by the demo (npm start); see deploy/examples/gatehouse.yaml for every option.\n` +
+      stringify({
+        listen: `127.0.0.1:${port}`,
+        admin: { listen: `127.0.0.1:${adminPort}` },
+        upstream: { url: legacy.url },
+        apis: [
+          { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
+          { name: 'sessions', prefixes: ['/api/v1/sessions'] },
+          { name: 'version', prefixes: ['/api/v1/version'], public: true },
+        ],
+        unmatched: 'deny',
+        jwt: { issuers: [{ issuer: 'demo-idp', audience: 'legacy-api', publicKeyFile: './demo-idp.pub', algorithms: ['RS256'] }] },
+        store: { type: 'file', path: './apikeys.json' },
+      }),
+  )
+
+  const log = createWriteStream(path.join(dir, 'access.log'), { flags: 'a' })
+  let gh
+  try {
+    gh = await startGatehouse({ configFile, logDestination: log })
+  } catch (err) {
+    await legacy.close()
+    throw err
+  }
+  const keys = await demoKeys(gh.store)
+  const token = await new SignJWT({ permissions: { users: 'rw', sessions: 'r' } })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setIssuer('demo-idp')
+    .setAudience('legacy-api')
+    .setSubject('alice')
+    .setJti(`demo-${Date.now().toString(36)}`)
+    .setIssuedAt()
+    .setExpirationTime('24h')
+    .sign(createPrivateKey(privatePem))
+
+  const u = gh.proxyUrl
+  const [alice, bob] = keys as [DemoKey, DemoKey]
+  const rel = path.relative(process.cwd(), configFile) || configFile
+  process.stdout.write(`
+Gatehouse demo is running.
+  proxy   ${u}  ->  legacy API ${legacy.url}
+  admin   ${gh.adminUrl}/metrics   ${gh.adminUrl}/readyz
+  data    ${path.relative(process.cwd(), dir) || dir}/ (config, API keys, demo IdP key, access.log)
+
+Paste these into another terminal:
+
+  # 200 - a public API needs no credential
+  curl -i ${u}/api/v1/version
+
+  # 401 - a protected API without a credential
+  curl -i ${u}/api/v1/users
+
+  # 200 - alice's API key (users:rw sessions:r); the legacy API echoes the identity headers it got
+  curl -i -H 'X-API-Key: ${alice.key}' ${u}/api/v1/users
+
+  # 403 - bob's key is read-only (users:r): no POST
+  curl -i -X POST -H 'X-API-Key: ${bob.key}' ${u}/api/v1/users
+
+  # 403 - bob has no permission on the sessions API at all
+  curl -i -H 'X-API-Key: ${bob.key}' ${u}/api/v1/sessions
+
+  # 200 - a JWT from the demo IdP (RS256, valid 24 h)
+  curl -i -H 'Authorization: Bearer ${token}' ${u}/api/v1/users/7
+
+More:
+  node dist/main.js keys list --config ${rel}
+  node dist/main.js keys create --config ${rel} --user carol --permissions users:r --expires PT1H
+  node dist/main.js keys revoke --config ${rel} ${bob.id}     (the next request with bob's key is 401)
+
+Stop with Ctrl-C.
+`)
+
+  let stopping = false
+  const stop = () => {
+    if (stopping) return
+    stopping = true
+    void gh.shutdown(2000).then(async () => {
+      await legacy.close()
+      log.end()
+      process.exit(0)
+    })
+  }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
+}
+
+/** The demo's two keys, made once and kept (with their secrets, demo only) in the data folder. */
+async function demoKeys(store: import('../keystore/key-store.js').KeyStore): Promise<DemoKey[]> {
+  const file = path.join(dir, 'demo-keys.json')
+  try {
+    const saved = JSON.parse(await readFile(file, 'utf8')) as DemoKey[]
+    const present = await Promise.all(saved.map((k) => store.get(k.id)))
+    if (saved.length === 2 && present.every((r) => r && r.enabled)) return saved
+  } catch {
+    // none yet, or unreadable: make new ones
+  }
+  const wanted: [string, Permissions, string][] = [
+    ['alice', { users: 'rw', sessions: 'r' }, 'demo key: read and write users'],
+    ['bob', { users: 'r' }, 'demo key: read-only'],
+  ]
+  const out: DemoKey[] = []
+  for (const [user, permissions, description] of wanted) {
+    const { id, key, secretHash } = generateApiKey()
+    await store.create({
+      id,
+      user,
+      description,
+      permissions,
+      ipFilter: [],
+      expiresAt: null,
+      enabled: true,
+      createdAt: Math.floor(Date.now() / 1000),
+      lastUsedAt: null,
+      secretHash,
+    })
+    out.push({ user, key, id, permissions })
+  }
+  await writeFile(file, JSON.stringify(out, null, 2), { mode: 0o600 })
+  return out
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gatehouse demo: ${(err as Error).message}\n`)
+  process.exit(err instanceof StartError ? err.exitCode : 2)
+})

@@ -1,0 +1,93 @@
+// Validation of ApiKeyRecord (SPEC §5) for every KeyStore and the `keys` CLI: what
+// a store accepts is exactly what it can read back. Problems name the field, never
+// its value, so a message can be logged without leaking a hash.
+import { isKeyId, isSecretHash } from '../credentials/api-key.js'
+import { toPermissions } from '../credentials/permissions.js'
+import { parseCidrs } from '../pipeline/ip-filter.js'
+import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
+
+export type RecordResult = { ok: true; record: ApiKeyRecord } | { ok: false; problems: string[] }
+
+const FIELDS = new Set([
+  'id', 'user', 'description', 'permissions', 'ipFilter', 'expiresAt', 'enabled', 'createdAt', 'lastUsedAt', 'secretHash',
+])
+// Printable ASCII without surrounding spaces: the user becomes the X-Auth-User header (SPEC §4).
+const USER_RE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
+// No control characters: descriptions are printed on terminals by `keys list`.
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/
+const API_NAME_RE = /^[A-Za-z0-9_.-]+$/ // as config apis[].name
+const MAX_DESCRIPTION = 1024
+const MAX_CIDRS = 100
+
+/** Checks an unknown value (a parsed file entry, or a record handed to create). Returns a frozen record. */
+export function validateRecord(value: unknown, at = 'record'): RecordResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad([`${at}: must be an object`])
+  const v = value as Record<string, unknown>
+  const problems: string[] = []
+  const need = (ok: boolean, field: string, what: string): void => {
+    if (!ok) problems.push(`${at}.${field}: ${what}`)
+  }
+  for (const field of Object.keys(v)) need(FIELDS.has(field), field, 'is not a known field')
+  need(typeof v.id === 'string' && isKeyId(v.id), 'id', 'must be 12 letters or digits')
+  need(isUserName(v.user), 'user', 'must be 1-256 printable ASCII characters, no surrounding spaces')
+  need(isDescription(v.description), 'description', `must be text of at most ${MAX_DESCRIPTION} characters, no control characters`)
+  const permissions = toPermissions(v.permissions)
+  need(permissions !== null && Object.keys(permissions).every((api) => API_NAME_RE.test(api)), 'permissions', 'must map API names to none, r or rw')
+  need(isCidrList(v.ipFilter), 'ipFilter', `must be a list of at most ${MAX_CIDRS} IPv4 or IPv6 addresses or CIDR ranges`)
+  need(v.expiresAt === null || isSeconds(v.expiresAt), 'expiresAt', 'must be Unix seconds or null')
+  need(typeof v.enabled === 'boolean', 'enabled', 'must be true or false')
+  need(isSeconds(v.createdAt), 'createdAt', 'must be Unix seconds')
+  need(v.lastUsedAt === null || isSeconds(v.lastUsedAt), 'lastUsedAt', 'must be Unix seconds or null')
+  need(typeof v.secretHash === 'string' && isSecretHash(v.secretHash), 'secretHash', 'must be a hash made by gatehouse')
+  if (problems.length > 0) return bad(problems)
+  return {
+    ok: true,
+    record: Object.freeze({
+      id: v.id as string,
+      user: v.user as string,
+      description: v.description as string,
+      permissions: permissions as ApiKeyRecord['permissions'],
+      ipFilter: Object.freeze([...(v.ipFilter as string[])]),
+      expiresAt: v.expiresAt as number | null,
+      enabled: v.enabled as boolean,
+      createdAt: v.createdAt as number,
+      lastUsedAt: v.lastUsedAt as number | null,
+      secretHash: v.secretHash as string,
+    }),
+  }
+}
+
+/** The record with the patch applied, validated; only the fields ApiKeyPatch names can change. */
+export function applyPatch(record: ApiKeyRecord, patch: ApiKeyPatch): RecordResult {
+  const next: Record<string, unknown> = { ...record }
+  for (const field of ['description', 'enabled', 'ipFilter', 'expiresAt', 'permissions'] as const) {
+    if (patch[field] !== undefined) next[field] = patch[field]
+  }
+  return validateRecord(next, 'patch')
+}
+
+export function isUserName(value: unknown): value is string {
+  return typeof value === 'string' && USER_RE.test(value)
+}
+
+export function isDescription(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_DESCRIPTION && !CONTROL_RE.test(value)
+}
+
+// The same parser as the pipeline's createIpFilter, so a stored list always compiles there.
+function isCidrList(value: unknown): boolean {
+  return (
+    Array.isArray(value) &&
+    value.length <= MAX_CIDRS &&
+    value.every((c) => typeof c === 'string' && c.length <= 64) &&
+    parseCidrs(value as string[]).ok
+  )
+}
+
+function isSeconds(value: unknown): boolean {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+function bad(problems: string[]): RecordResult {
+  return { ok: false, problems }
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// The `gatehouse` command (SPEC §1). Exit codes: 0 ok, 1 invalid config or usage,
+// 2 runtime failure at start; each failure with a one-line reason on stderr.
+import { parseArgs } from 'node:util'
+import { checkConfig } from './cli/check-config.js'
+import { keysCommand } from './cli/keys.js'
+import { hashSecretCommand } from './cli/hash-secret.js'
+import { startGatehouse, StartError } from './cli/serve.js'
+import { loadConfigFile } from './config/load.js'
+import { formatProblems } from './config/problem.js'
+import { openKeyStore } from './keystore/open-key-store.js'
+
+const USAGE = `usage:
+  gatehouse serve --config FILE            (or GATEHOUSE_CONFIG=FILE)
+  gatehouse check-config --config FILE
+  gatehouse hash-secret < secret
+  gatehouse keys create --config FILE --user NAME --permissions api:rw,api2:r [--expires PT1H] [--ip-filter CIDR,…] [--description TEXT] [--disabled] [--json]
+  gatehouse keys list --config FILE [--json]
+  gatehouse keys revoke --config FILE ID…
+`
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'serve':
+      return serve(rest)
+    case 'check-config': {
+      const file = configArg(rest)
+      if (!file) return usage('check-config needs --config FILE')
+      return checkConfig(file, process.stdout, process.stderr)
+    }
+    case 'hash-secret':
+      return hashSecretCommand(process.stdin, process.stdout, process.stderr)
+    case 'keys':
+      return keysCommand(rest, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        loadStore: async (file) => {
+          const loaded = await loadConfigFile(file)
+          if (!loaded.ok) throw new StartError(formatProblems(file, loaded.problems), 1)
+          return openKeyStore(loaded.value.config.store, { watch: false })
+        },
+      })
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(USAGE)
+      return 0
+    default:
+      return usage(command ? `unknown command "${command}"` : 'a command is needed')
+  }
+}
+
+function configArg(args: string[]): string | undefined {
+  try {
+    const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true })
+    return values.config ?? process.env.GATEHOUSE_CONFIG
+  } catch (err) {
+    process.stderr.write(`gatehouse: ${(err as Error).message}\n`)
+    return undefined
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const file = configArg(args)
+  if (!file) return usage('serve needs --config FILE or GATEHOUSE_CONFIG')
+  const gh = await startGatehouse({ configFile: file })
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    gh.logger.info({ signal }, 'draining')
+    gh.shutdown().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGHUP', () => void gh.reload())
+  return new Promise<number>(() => {}) // runs until a signal ends it
+}
+
+function usage(message: string): number {
+  process.stderr.write(`gatehouse: ${message}\n${USAGE}`)
+  return 1
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof StartError) {
+      process.stderr.write(`gatehouse: ${err.message}\n`)
+      process.exit(err.exitCode)
+    }
+    process.stderr.write(`gatehouse: ${(err as Error)?.message ?? String(err)}\n`)
+    process.exit(2)
+  },
+)

@@ -1,0 +1,264 @@
+// The traffic port. A plain node:http handler around decide() and an undici Pool:
+// the proxied path is the hot path, so it skips a framework's per-request
+// lifecycle (measured: see README "Architecture"). Per request: decide, then
+// either a problem answer or one streamed upstream exchange; one log line, one
+// metrics update.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import net from 'node:net'
+import type { Duplex } from 'node:stream'
+import { pipeline } from 'node:stream'
+import tls from 'node:tls'
+import type { Dispatcher } from 'undici'
+import type { Runtime } from '../config/compile.js'
+import { decide, type Allowed, type Denied } from '../pipeline/decide.js'
+import { REASONS } from '../pipeline/decision.js'
+import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
+import type { Logger } from '../telemetry/logger.js'
+import type { Metrics, Outcome } from '../telemetry/metrics.js'
+import { challengeFor, problemFor, sendProblem } from './problem.js'
+import { classifyUpstreamError, upstreamProblem } from './upstream-errors.js'
+
+export interface ProxyDeps {
+  runtime(): Runtime
+  /** The keep-alive pool to the current upstream. */
+  pool(): Dispatcher
+  readonly metrics: Metrics
+  readonly logger: Logger
+  readonly proto: 'http' | 'https'
+}
+
+// RFC 9110 §7.6.1 hop-by-hop response headers, never relayed to the client.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate'])
+
+let sequence = 0
+const instance = Math.random().toString(36).slice(2, 8)
+const nextRequestId = () => `${instance}-${(++sequence).toString(36)}`
+
+export function createProxyHandlers(deps: ProxyDeps) {
+  const { metrics, logger } = deps
+
+  function logAndCount(
+    req: IncomingMessage,
+    requestId: string,
+    start: number,
+    status: number,
+    outcome: Outcome,
+    d: Allowed | Denied | null,
+    upstreamMs: number | null,
+  ): void {
+    const seconds = (performance.now() - start) / 1000
+    const api = d?.api ? d.api.name : d && d.ok ? 'unmatched' : '-'
+    metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
+    const identity = d?.ok ? d.identity : null
+    // Only the normalised path: a query string may carry secrets (SPEC §8).
+    logger.info(
+      {
+        reqId: requestId,
+        clientIp: d?.clientIp ?? req.socket.remoteAddress,
+        method: req.method,
+        path: d?.ok ? d.path : undefined,
+        api: d?.api?.name,
+        user: identity?.user,
+        actor: identity?.actor,
+        credentialId: identity?.credentialId,
+        status,
+        outcome,
+        reason: d && !d.ok ? d.reason : undefined,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        upstreamMs: upstreamMs === null ? undefined : Math.round(upstreamMs * 1e3) / 1e3,
+      },
+      'request',
+    )
+  }
+
+  function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number): void {
+    metrics.authFailure(d.reason)
+    sendProblem(res, problemFor(d.reason, d.detail, requestId), {
+      challenge: challengeFor(d.reason),
+      close: hasBody(req),
+      requestId,
+    })
+    logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const start = performance.now()
+    const requestId = nextRequestId()
+    const rt = deps.runtime()
+    let d: Allowed | Denied
+    try {
+      d = await decide(
+        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
+        rt,
+      )
+    } catch (err) {
+      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
+      sendProblem(res, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }, { close: true, requestId })
+      logAndCount(req, requestId, start, 500, 'error', null, null)
+      return
+    }
+    if (!d.ok) return refuse(req, res, d, requestId, start)
+    if (req.headers.expect !== undefined) res.writeContinue() // only once the request is allowed
+    forward(req, res, d, rt, requestId, start)
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, d: Allowed, rt: Runtime, requestId: string, start: number): void {
+    const headers = buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
+      identity: d.identity,
+      permissions: d.permissions,
+      clientIp: d.clientIp,
+      peerIp: req.socket.remoteAddress ?? '',
+      peerTrusted: d.peerTrusted,
+      proto: deps.proto,
+    })
+    const abort = new AbortController()
+    res.once('close', () => {
+      if (!res.writableFinished) abort.abort()
+    })
+    const sent = performance.now()
+    let upstreamMs: number | null = null
+    const api = d.api?.name ?? 'unmatched'
+    deps
+      .pool()
+      .request({
+        method: req.method as Dispatcher.HttpMethod,
+        path: rt.upstream.basePath + d.target,
+        headers,
+        body: hasBody(req) ? req : null,
+        signal: abort.signal,
+      })
+      .then(
+        (up) => {
+          upstreamMs = performance.now() - sent
+          metrics.upstream(api, upstreamMs / 1000)
+          res.writeHead(up.statusCode, responseHeaders(up.headers))
+          pipeline(up.body, res, (err) => {
+            // A body that fails midway cannot become a 502 any more: cut the client off.
+            if (err && !res.destroyed) res.destroy()
+          })
+          res.once('close', () => logAndCount(req, requestId, start, up.statusCode, 'allowed', d, upstreamMs))
+        },
+        (err: unknown) => {
+          if (abort.signal.aborted || res.destroyed) {
+            logAndCount(req, requestId, start, 499, 'allowed', d, upstreamMs)
+            return
+          }
+          const f = classifyUpstreamError(err)
+          metrics.upstreamError(f.kind)
+          logger.warn({ reqId: requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
+          if (res.headersSent) res.destroy()
+          else sendProblem(res, upstreamProblem(f, requestId), { close: true, requestId })
+          logAndCount(req, requestId, start, f.status, 'upstream_error', d, upstreamMs)
+        },
+      )
+  }
+
+  /**
+   * Websocket upgrades are decided exactly like requests, then tunnelled to the
+   * upstream. Other upgrades (h2c…) are refused: every request must pass the
+   * pipeline on its own (security-cases #59).
+   */
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const start = performance.now()
+    const requestId = nextRequestId()
+    socket.on('error', () => socket.destroy())
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      writeRaw(socket, 400, { type: 'about:blank', title: 'Only websocket upgrades are proxied', status: 400, detail: 'Only websocket upgrades are proxied' }, requestId)
+      return
+    }
+    const rt = deps.runtime()
+    let d: Allowed | Denied
+    try {
+      d = await decide(
+        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
+        rt,
+      )
+    } catch (err) {
+      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
+      writeRaw(socket, 500, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }, requestId)
+      return
+    }
+    if (!d.ok) {
+      metrics.authFailure(d.reason)
+      writeRaw(socket, REASONS[d.reason].status, problemFor(d.reason, d.detail, requestId), requestId, challengeFor(d.reason))
+      logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+      return
+    }
+    const allowed = d
+    const headers = buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
+      identity: d.identity,
+      permissions: d.permissions,
+      clientIp: d.clientIp,
+      peerIp: req.socket.remoteAddress ?? '',
+      peerTrusted: d.peerTrusted,
+      proto: deps.proto,
+    })
+    headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket')
+    const url = new URL(rt.upstream.origin)
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
+    const timeout = rt.config.upstream.connectTimeoutMs
+    const upstream =
+      url.protocol === 'https:'
+        ? tls.connect({ host: url.hostname, port, servername: net.isIP(url.hostname) ? undefined : url.hostname, timeout })
+        : net.connect({ host: url.hostname, port, timeout })
+    let connected = false
+    upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      connected = true
+      upstream.setTimeout(0)
+      let head1 = `${req.method} ${rt.upstream.basePath + allowed.target} HTTP/1.1\r\n`
+      for (let i = 0; i < headers.length; i += 2) head1 += `${headers[i]}: ${headers[i + 1]}\r\n`
+      upstream.write(head1 + '\r\n')
+      if (head.length > 0) upstream.write(head)
+      upstream.pipe(socket)
+      socket.pipe(upstream)
+      logAndCount(req, requestId, start, 101, 'allowed', allowed, null)
+    })
+    const fail = (kind: 'timeout' | 'connect') => {
+      if (connected) {
+        socket.destroy()
+        upstream.destroy()
+        return
+      }
+      const f = kind === 'timeout' ? classifyUpstreamError({ code: 'ETIMEDOUT' }) : classifyUpstreamError({ code: 'ECONNREFUSED' })
+      metrics.upstreamError(f.kind)
+      writeRaw(socket, f.status, upstreamProblem(f, requestId), requestId)
+      upstream.destroy()
+      logAndCount(req, requestId, start, f.status, 'upstream_error', allowed, null)
+    }
+    upstream.once('timeout', () => fail('timeout'))
+    upstream.once('error', () => fail('connect'))
+    upstream.once('close', () => socket.destroy())
+    socket.once('close', () => upstream.destroy())
+  }
+
+  return { onRequest, onUpgrade }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
+}
+
+function responseHeaders(h: Record<string, string | string[] | undefined>): string[] {
+  const out: string[] = []
+  for (const name in h) {
+    if (HOP_BY_HOP.has(name)) continue
+    const v = h[name]
+    if (v === undefined) continue
+    if (typeof v === 'string') out.push(name, v)
+    else for (const one of v) out.push(name, one)
+  }
+  return out
+}
+
+function writeRaw(socket: Duplex, status: number, body: object, requestId: string, challenge?: string): void {
+  const payload = JSON.stringify(body)
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n`
+  if (challenge) head += `www-authenticate: ${challenge}\r\n`
+  socket.end(`${head}\r\n${payload}`)
+}
+
+function safeError(err: unknown): { name: string; message: string } {
+  return err instanceof Error ? { name: err.name, message: err.message } : { name: 'unknown', message: String(err) }
+}

@@ -1,0 +1,144 @@
+// SPEC §7 metrics, declared in one place with bounded label sets (STYLE habit 8):
+// api is a configured API name, `unmatched` or `-`; method one of a fixed list or
+// OTHER; reason a DenyReason. Never a path, user or key id.
+import client from 'prom-client'
+import type { DenyReason } from '../pipeline/decision.js'
+
+export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error'
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
+
+export interface Metrics {
+  readonly registry: client.Registry
+  request(api: string, method: string, status: number, outcome: Outcome, seconds: number): void
+  upstream(api: string, seconds: number): void
+  upstreamError(kind: 'connect' | 'timeout' | 'reset' | 'other'): void
+  authFailure(reason: DenyReason): void
+  cache(hit: boolean): void
+  reload(ok: boolean): void
+}
+
+export interface MetricSources {
+  /** Per JWKS issuer: fetch counters and last success (seconds), read at scrape time. */
+  jwks(): readonly { issuer: string; fetches: number; failures: number; lastSuccessAt: number | null }[]
+  storeUp(): Promise<boolean>
+}
+
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+export function createMetrics(sources: MetricSources): Metrics {
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
+
+  const requests = new client.Counter({
+    name: 'gatehouse_requests_total',
+    help: 'Requests on the traffic port, by API, method, status class and outcome.',
+    labelNames: ['api', 'method', 'status_class', 'outcome'] as const,
+    registers: [registry],
+  })
+  const authFailures = new client.Counter({
+    name: 'gatehouse_auth_failures_total',
+    help: 'Requests refused by the pipeline, by reason (SPEC §3).',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
+  const duration = new client.Histogram({
+    name: 'gatehouse_request_duration_seconds',
+    help: 'Whole request, from arrival to the last byte of the response.',
+    labelNames: ['outcome'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  })
+  const upstreamDuration = new client.Histogram({
+    name: 'gatehouse_upstream_duration_seconds',
+    help: 'Time from forwarding a request to the upstream until its response headers arrive.',
+    labelNames: ['api'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  })
+  const upstreamErrors = new client.Counter({
+    name: 'gatehouse_upstream_errors_total',
+    help: 'Upstream failures answered with 502 or 504, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  })
+  const cacheHits = new client.Counter({
+    name: 'gatehouse_auth_cache_hits_total',
+    help: 'Credentials answered from the verified-credential cache.',
+    registers: [registry],
+  })
+  const cacheMisses = new client.Counter({
+    name: 'gatehouse_auth_cache_misses_total',
+    help: 'Credentials that had to be verified (signature or key hash).',
+    registers: [registry],
+  })
+  const reloads = new client.Counter({
+    name: 'gatehouse_config_reloads_total',
+    help: 'Configuration reloads (SIGHUP or a changed file), by result.',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  })
+  new client.Gauge({
+    name: 'gatehouse_jwks_last_success_timestamp_seconds',
+    help: 'When each remote JWKS was last fetched successfully (0 = never).',
+    labelNames: ['issuer'] as const,
+    registers: [registry],
+    collect() {
+      for (const s of sources.jwks()) this.set({ issuer: s.issuer }, s.lastSuccessAt ?? 0)
+    },
+  })
+  new client.Gauge({
+    name: 'gatehouse_jwks_fetch_failures',
+    help: 'Failed JWKS fetches since start, per issuer.',
+    labelNames: ['issuer'] as const,
+    registers: [registry],
+    collect() {
+      for (const s of sources.jwks()) this.set({ issuer: s.issuer }, s.failures)
+    },
+  })
+  new client.Gauge({
+    name: 'gatehouse_store_up',
+    help: '1 while the API-key store answers, else 0.',
+    registers: [registry],
+    async collect() {
+      this.set((await sources.storeUp()) ? 1 : 0)
+    },
+  })
+
+  // Children are looked up once per label combination, not hashed per request.
+  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>()
+  const durationChildren = new Map<string, ReturnType<typeof duration.labels>>()
+  const upstreamChildren = new Map<string, ReturnType<typeof upstreamDuration.labels>>()
+
+  return {
+    registry,
+    request(api, method, status, outcome, seconds) {
+      const m = METHODS.has(method) ? method : 'OTHER'
+      const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other'
+      const key = `${api}\u0000${m}\u0000${cls}\u0000${outcome}`
+      let child = requestChildren.get(key)
+      if (!child) requestChildren.set(key, (child = requests.labels(api, m, cls, outcome)))
+      child.inc()
+      let d = durationChildren.get(outcome)
+      if (!d) durationChildren.set(outcome, (d = duration.labels(outcome)))
+      d.observe(seconds)
+    },
+    upstream(api, seconds) {
+      let child = upstreamChildren.get(api)
+      if (!child) upstreamChildren.set(api, (child = upstreamDuration.labels(api)))
+      child.observe(seconds)
+    },
+    upstreamError(kind) {
+      upstreamErrors.labels(kind).inc()
+    },
+    authFailure(reason) {
+      authFailures.labels(reason).inc()
+    },
+    cache(hit) {
+      ;(hit ? cacheHits : cacheMisses).inc()
+    },
+    reload(ok) {
+      reloads.labels(ok ? 'ok' : 'failed').inc()
+    },
+  }
+}
