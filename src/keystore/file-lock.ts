@@ -98,7 +98,8 @@ async function inspect(lockPath: string): Promise<{ owner: Owner | null; mtimeMs
 }
 
 function isStale(owner: Owner | null, mtimeMs: number, staleMs: number, now: () => number): boolean {
-  if (now() - (owner?.at ?? mtimeMs) > staleMs) return true
+  // The older of the two times: a lock claiming a future time must not live forever.
+  if (now() - Math.min(owner?.at ?? mtimeMs, mtimeMs) > staleMs) return true
   // A pid only means something on this host (a shared volume may hold another machine's lock).
   if (!owner || owner.host !== hostname()) return false
   return !isAlive(owner.pid)

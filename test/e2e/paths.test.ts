@@ -1,0 +1,79 @@
+// SPEC §3.1: the path that picks the API is the path the upstream receives. Every
+// row of the path table goes through a real Gatehouse with no credential: it is
+// refused (400), or refused as protected (401), or forwarded as exactly the
+// normalised path, and then that path belongs to a public API.
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import { compileApis } from '../../src/pipeline/match-api.js'
+import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
+import { rawRequest } from '../support/raw-http.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { PATH_VECTORS } from '../vectors/paths.js'
+
+const APIS = [
+  { name: 'users', prefixes: ['/api/v1/users', '/api/admin'], public: false },
+  { name: 'version', prefixes: ['/api/v1/version', '/pub'], public: true },
+  { name: 'rest', prefixes: ['/'], public: true },
+]
+
+let upstream: RecordingUpstream
+let gh: TestGatehouse
+before(async () => {
+  upstream = await startRecordingUpstream()
+  gh = await startTestGatehouse({ upstream: { url: upstream.url }, apis: APIS })
+})
+after(async () => {
+  await gh.close()
+  await upstream.close()
+})
+
+const matcher = (() => {
+  const r = compileApis(APIS)
+  assert.ok(r.ok)
+  return r.matcher
+})()
+
+for (const v of PATH_VECTORS) {
+  test(`${JSON.stringify(v.raw)}: ${v.why}`, async () => {
+    const port = Number(new URL(gh.url).port)
+    const before = upstream.requests.length
+    let r
+    try {
+      r = await rawRequest(port, `GET ${v.raw} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`)
+    } catch {
+      // Node's own parser refused the request line outright: nothing was forwarded.
+      assert.equal(upstream.requests.length, before)
+      return
+    }
+    if (v.expect === 'reject') {
+      assert.equal(r.status, 400, `expected 400, got ${r.status}`)
+      assert.equal(upstream.requests.length, before, 'a rejected path never reaches the upstream')
+      return
+    }
+    const expectedApi = matcher.match(v.expect.split('?')[0] as string)
+    if (expectedApi && !expectedApi.public) {
+      assert.equal(r.status, 401, 'a protected path needs a credential')
+      assert.equal(upstream.requests.length, before)
+      return
+    }
+    assert.equal(r.status, 200)
+    assert.equal(upstream.requests.length, before + 1)
+    const seen = upstream.requests.at(-1)!.url
+    assert.equal(seen, v.expect, 'the upstream receives the normalised path')
+    assert.ok(matcher.match(seen.split('?')[0] as string)?.public, 'what was decided public is public at the upstream too')
+  })
+}
+
+test('case and matrix-parameter look-alikes of a protected API are decided as that API', async () => {
+  const port = Number(new URL(gh.url).port)
+  for (const target of ['/API/v1/users', '/Api/V1/Users/7', '/api/v1/users;jsessionid=x', '/api/v1/users;x/7', '/api/v1/version/../users']) {
+    const before = upstream.requests.length
+    const r = await rawRequest(port, `GET ${target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`)
+    assert.equal(r.status, 401, target)
+    assert.equal(upstream.requests.length, before, target)
+  }
+  // A look-alike that is not on a segment boundary is not the protected API.
+  const r = await rawRequest(port, `GET /api/v1/usersX HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n`)
+  assert.equal(r.status, 200)
+  assert.equal(upstream.requests.at(-1)!.url, '/api/v1/usersX')
+})
