@@ -19,7 +19,7 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
     return 1
   }
   try {
-    const compiled = await compileRuntime(loaded.value, { store, cache: createVerifiedCache(0, 1), onCache: () => {} })
+    const compiled = await compileRuntime(loaded.value, { store, cache: createVerifiedCache(0, 1), onCache: () => {}, fetchKeys: false })
     if (!compiled.ok) {
       err.write(formatProblems(file, compiled.problems) + '\n')
       return 1

@@ -41,6 +41,8 @@ export interface CompileDeps {
   readonly now?: () => number
   /** Verification keys of Gatehouse's own token service, when it runs. */
   readonly ownKeys?: Parameters<typeof compileJwtVerifier>[1]['ownKeys']
+  /** false for check-config: compile without calling out to any JWKS endpoint. */
+  readonly fetchKeys?: boolean
 }
 
 export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): Promise<Checked<Runtime>> {
@@ -64,6 +66,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     env: deps.env ?? process.env,
     baseDir: loaded.dir,
     ownKeys: deps.ownKeys,
+    fetchKeys: deps.fetchKeys,
   })
   if (!jwt.ok) problems.push(...jwt.problems)
 

@@ -1,6 +1,7 @@
 // SPEC §2: YAML -> ${ENV} expansion -> schema (strict, with defaults) -> paths made
 // absolute against the config file -> field checks -> a deeply frozen Config.
 // Every problem is collected and reported with its path; nothing throws for bad input.
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
@@ -43,14 +44,15 @@ export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEn
   const problems: Problem[] = []
   const expanded = expandEnv(raw, '', env, problems)
   if (problems.length > 0) return { ok: false, problems }
-  if (!validate(expanded)) {
-    return { ok: false, problems: (validate.errors ?? []).filter(meaningful).map(ajvProblem) }
-  }
+  const valid = validate(expanded)
+  if (!valid) problems.push(...(validate.errors ?? []).filter(meaningful).map(ajvProblem))
+  // The field checks run even when the schema failed elsewhere, so one run of
+  // check-config lists every problem; they only look at values of the right type.
   const config = expanded as Config
   const dir = path.dirname(abs)
   resolvePaths(config, dir)
   checkFields(config, problems)
-  if (problems.length > 0) return { ok: false, problems }
+  if (!valid || problems.length > 0) return { ok: false, problems }
   return { ok: true, value: { file: abs, dir, config: deepFreeze(config) } }
 }
 
@@ -77,35 +79,48 @@ function expandEnv(value: unknown, at: string, env: NodeJS.ProcessEnv, problems:
   return value
 }
 
-function resolvePaths(c: Config, dir: string): void {
-  const abs = (p: string) => path.resolve(dir, p)
-  if (c.tls) {
-    c.tls.certFile = abs(c.tls.certFile)
-    c.tls.keyFile = abs(c.tls.keyFile)
+/** Every file-path field, as [path in the file, object holding it, key]. */
+function fileFields(c: Config): [string, Record<string, unknown>, string][] {
+  const out: [string, Record<string, unknown>, string][] = []
+  const add = (at: string, o: unknown, k: string) => {
+    if (o && typeof o === 'object' && typeof (o as Record<string, unknown>)[k] === 'string') out.push([at, o as Record<string, unknown>, k])
   }
-  if (c.upstream.caFile) c.upstream.caFile = abs(c.upstream.caFile)
-  for (const i of c.jwt.issuers) if (i.publicKeyFile) i.publicKeyFile = abs(i.publicKeyFile)
-  c.store.path = abs(c.store.path)
-  if (c.issuer) {
-    for (const k of ['signingKeyFile', 'usersFile', 'clientsFile'] as const) {
-      const v = c.issuer[k]
-      if (v) c.issuer[k] = abs(v)
-    }
+  add('tls.certFile', c.tls, 'certFile')
+  add('tls.keyFile', c.tls, 'keyFile')
+  add('upstream.caFile', c.upstream, 'caFile')
+  if (Array.isArray(c.jwt?.issuers)) c.jwt.issuers.forEach((i, n) => add(`jwt.issuers[${n}].publicKeyFile`, i, 'publicKeyFile'))
+  for (const k of ['signingKeyFile', 'usersFile', 'clientsFile']) add(`issuer.${k}`, c.issuer, k)
+  return out
+}
+
+function resolvePaths(c: Config, dir: string): void {
+  for (const [, o, k] of fileFields(c)) o[k] = path.resolve(dir, o[k] as string)
+  if (typeof c.store?.path === 'string') c.store.path = path.resolve(dir, c.store.path)
+}
+
+/** Files the config names must exist now (the signing key may be generated later). */
+function checkFilesExist(c: Config, problems: Problem[]): void {
+  for (const [at, o, k] of fileFields(c)) {
+    if (at === 'issuer.signingKeyFile') continue
+    if (!existsSync(o[k] as string)) problems.push({ path: at, message: `file not found: ${o[k] as string}` })
   }
 }
 
 function checkFields(c: Config, problems: Problem[]): void {
-  checkListen(c.listen, 'listen', problems)
-  checkListen(c.admin.listen, 'admin.listen', problems)
+  if (typeof c.listen === 'string') checkListen(c.listen, 'listen', problems)
+  if (typeof c.admin?.listen === 'string') checkListen(c.admin.listen, 'admin.listen', problems)
   checkCidrs(c.trustedProxies, 'trustedProxies', problems)
-  checkCidrs(c.ipFilter.allow, 'ipFilter.allow', problems)
-  checkCidrs(c.ipFilter.deny, 'ipFilter.deny', problems)
+  checkCidrs(c.ipFilter?.allow, 'ipFilter.allow', problems)
+  checkCidrs(c.ipFilter?.deny, 'ipFilter.deny', problems)
+  checkFilesExist(c, problems)
 
   let url: URL | null = null
-  try {
-    url = new URL(c.upstream.url)
-  } catch {
-    problems.push({ path: 'upstream.url', message: 'not a URL' })
+  if (typeof c.upstream?.url === 'string') {
+    try {
+      url = new URL(c.upstream.url)
+    } catch {
+      problems.push({ path: 'upstream.url', message: 'not a URL' })
+    }
   }
   if (url) {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -118,16 +133,11 @@ function checkFields(c: Config, problems: Problem[]): void {
     }
   }
 
-  if (c.store.type === 'redis' && !c.store.url) problems.push({ path: 'store.url', message: 'required when store.type is redis' })
+  if (c.store?.type === 'redis' && !c.store.url) problems.push({ path: 'store.url', message: 'required when store.type is redis' })
 
-  const names = new Set<string>()
-  c.jwt.issuers.forEach((iss, i) => {
-    if (names.has(iss.issuer)) problems.push({ path: `jwt.issuers[${i}].issuer`, message: `issuer "${iss.issuer}" is listed twice` })
-    names.add(iss.issuer)
-  })
-
-  if (c.issuer) {
+  if (c.issuer && typeof c.issuer === 'object') {
     for (const k of ['jwtMaxTtl', 'jwtDefaultTtl'] as const) {
+      if (typeof c.issuer[k] !== 'string') continue
       const d = parseDuration(c.issuer[k])
       if (!d.ok) problems.push({ path: `issuer.${k}`, message: d.message })
     }
@@ -147,7 +157,8 @@ export function parseHostPort(value: string): { host: string; port: number } | n
   return { host: (m[1] ?? m[2]) as string, port }
 }
 
-function checkCidrs(list: readonly string[], at: string, problems: Problem[]): void {
+function checkCidrs(list: unknown, at: string, problems: Problem[]): void {
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) return
   const r = parseCidrs(list)
   if (!r.ok) for (const p of r.problems) problems.push({ path: `${at}[${p.index}]`, message: p.message })
 }

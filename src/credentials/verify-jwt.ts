@@ -55,6 +55,8 @@ export interface JwtVerifierOptions {
   maxJwksBytes?: number
   /** Longest wait between failing JWKS fetches; default 5 min (never below the cooldown). */
   maxBackoffMs?: number
+  /** false: compile without fetching any JWKS (check-config must not call out). Default true. */
+  fetchKeys?: boolean
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -102,7 +104,7 @@ export async function compileJwtVerifier(
     else problems.push(...entry.problems)
   }
   if (problems.length > 0) return { ok: false, problems }
-  for (const entry of compiled.values()) entry.remote?.start()
+  if (opts.fetchKeys !== false) for (const entry of compiled.values()) entry.remote?.start()
   return { ok: true, verifier: createVerifier(compiled, leeway, now) }
 }
 

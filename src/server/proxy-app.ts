@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
-import { pipeline } from 'node:stream'
 import tls from 'node:tls'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../config/compile.js'
@@ -118,40 +117,48 @@ export function createProxyHandlers(deps: ProxyDeps) {
     })
     const sent = performance.now()
     let upstreamMs: number | null = null
+    let status = 0
     const api = d.api?.name ?? 'unmatched'
-    deps
-      .pool()
-      .request({
+    // pool.stream writes the upstream body straight into `res` with undici's own
+    // backpressure; measured at about half the CPU per request of
+    // pool.request + stream.pipeline, and of Fastify + reply-from (README "Architecture").
+    deps.pool().stream(
+      {
         method: req.method as Dispatcher.HttpMethod,
         path: rt.upstream.basePath + d.target,
         headers,
         body: hasBody(req) ? req : null,
         signal: abort.signal,
-      })
-      .then(
-        (up) => {
-          upstreamMs = performance.now() - sent
-          metrics.upstream(api, upstreamMs / 1000)
-          res.writeHead(up.statusCode, responseHeaders(up.headers))
-          pipeline(up.body, res, (err) => {
-            // A body that fails midway cannot become a 502 any more: cut the client off.
-            if (err && !res.destroyed) res.destroy()
-          })
-          res.once('close', () => logAndCount(req, requestId, start, up.statusCode, 'allowed', d, upstreamMs))
-        },
-        (err: unknown) => {
-          if (abort.signal.aborted || res.destroyed) {
-            logAndCount(req, requestId, start, 499, 'allowed', d, upstreamMs)
-            return
-          }
-          const f = classifyUpstreamError(err)
-          metrics.upstreamError(f.kind)
-          logger.warn({ reqId: requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
-          if (res.headersSent) res.destroy()
-          else sendProblem(res, upstreamProblem(f, requestId), { close: true, requestId })
-          logAndCount(req, requestId, start, f.status, 'upstream_error', d, upstreamMs)
-        },
-      )
+      },
+      ({ statusCode, headers: upHeaders }) => {
+        upstreamMs = performance.now() - sent
+        status = statusCode
+        metrics.upstream(api, upstreamMs / 1000)
+        res.writeHead(statusCode, responseHeaders(upHeaders))
+        return res
+      },
+      (err) => {
+        if (!err) {
+          logAndCount(req, requestId, start, status, 'allowed', d, upstreamMs)
+          return
+        }
+        if (abort.signal.aborted || res.destroyed) {
+          logAndCount(req, requestId, start, status || 499, 'allowed', d, upstreamMs)
+          return
+        }
+        if (res.headersSent) {
+          // A body that fails midway cannot become a 502 any more: cut the client off.
+          res.destroy()
+          logAndCount(req, requestId, start, status, 'upstream_error', d, upstreamMs)
+          return
+        }
+        const f = classifyUpstreamError(err)
+        metrics.upstreamError(f.kind)
+        logger.warn({ reqId: requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
+        sendProblem(res, upstreamProblem(f, requestId), { close: true, requestId })
+        logAndCount(req, requestId, start, f.status, 'upstream_error', d, upstreamMs)
+      },
+    )
   }
 
   /**
@@ -240,10 +247,13 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
 }
 
+/** The upstream's response headers minus hop-by-hop ones and any it named in Connection. */
 function responseHeaders(h: Record<string, string | string[] | undefined>): string[] {
+  const connection = h.connection
+  const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((t) => t.trim()))
   const out: string[] = []
   for (const name in h) {
-    if (HOP_BY_HOP.has(name)) continue
+    if (HOP_BY_HOP.has(name) || named?.has(name)) continue
     const v = h[name]
     if (v === undefined) continue
     if (typeof v === 'string') out.push(name, v)
