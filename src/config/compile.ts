@@ -67,6 +67,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     baseDir: loaded.dir,
     ownKeys: deps.ownKeys,
     fetchKeys: deps.fetchKeys,
+    onKeysRemoved: () => deps.cache.clear(),
   })
   if (!jwt.ok) problems.push(...jwt.problems)
 

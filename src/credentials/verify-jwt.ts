@@ -57,6 +57,8 @@ export interface JwtVerifierOptions {
   maxBackoffMs?: number
   /** false: compile without fetching any JWKS (check-config must not call out). Default true. */
   fetchKeys?: boolean
+  /** Called when a JWKS refresh drops a kid (the verified-credential cache forgets its tokens). */
+  onKeysRemoved?: () => void
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -124,6 +126,7 @@ async function compileIssuer(
     fetchTimeoutMs: opts.fetchTimeoutMs ?? JWKS_DEFAULTS.fetchTimeoutMs,
     maxJwksBytes: opts.maxJwksBytes ?? JWKS_DEFAULTS.maxJwksBytes,
     maxBackoffMs: opts.maxBackoffMs ?? JWKS_DEFAULTS.maxBackoffMs,
+    onKeysRemoved: opts.onKeysRemoved,
   })
   if (!keys.ok || !scopeMap.ok) {
     return { ok: false, problems: [...(keys.ok ? [] : keys.problems), ...(scopeMap.ok ? [] : scopeMap.problems)] }

@@ -19,7 +19,7 @@ export interface Metrics {
 }
 
 export interface MetricSources {
-  /** Per JWKS issuer: fetch counters and last success (seconds), read at scrape time. */
+  /** Per JWKS issuer: fetch counters and last success (ms epoch), read at scrape time. */
   jwks(): readonly { issuer: string; fetches: number; failures: number; lastSuccessAt: number | null }[]
   storeUp(): Promise<boolean>
 }
@@ -84,7 +84,7 @@ export function createMetrics(sources: MetricSources): Metrics {
     labelNames: ['issuer'] as const,
     registers: [registry],
     collect() {
-      for (const s of sources.jwks()) this.set({ issuer: s.issuer }, s.lastSuccessAt ?? 0)
+      for (const s of sources.jwks()) this.set({ issuer: s.issuer }, (s.lastSuccessAt ?? 0) / 1000)
     },
   })
   new client.Gauge({

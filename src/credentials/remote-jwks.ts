@@ -1,0 +1,187 @@
+// A remote JWKS with our own cache, in place of jose `createRemoteJWKSet`, which has
+// no stale-if-error and no backoff (security-cases #93, #94, #96).
+import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
+/** Fetch limits used unless the caller overrides them (security-cases #94, "Library defaults"). */
+export const JWKS_DEFAULTS = Object.freeze({ fetchTimeoutMs: 5000, maxJwksBytes: 512 * 1024, maxBackoffMs: 5 * 60 * 1000 })
+
+export interface JwksStatus {
+  readonly url: string
+  readonly fetches: number
+  readonly failures: number
+  /** Clock ms of the last successful fetch; null until one succeeds. */
+  readonly lastSuccessAt: number | null
+  /** Why the last fetch failed; null after a success. */
+  readonly lastError: string | null
+}
+
+export interface RemoteJwksTiming {
+  readonly now: () => number
+  readonly cacheMs: number
+  readonly cooldownMs: number
+  readonly maxBackoffMs: number
+  readonly fetchTimeoutMs: number
+  readonly maxBytes: number
+  /** Called after a successful fetch that dropped a kid the previous set had. */
+  readonly onKeysRemoved?: (() => void) | undefined
+}
+
+/**
+ * A remote JWKS with our own cache, in place of jose `createRemoteJWKSet`, which has
+ * no stale-if-error and no backoff (security-cases #93, #94, #96): the last good set
+ * is kept when the IdP fails, refreshed in the background, refetched for an unknown
+ * kid at most once per cooldown (concurrent misses share one fetch), and failures
+ * back off exponentially so the IdP is never flooded.
+ */
+export class RemoteJwks {
+  #set: ((...args: Parameters<JWTVerifyGetKey>) => Promise<CryptoKey>) | null = null
+  #kids: ReadonlySet<string> = new Set()
+  #inflight: Promise<void> | null = null
+  #first: Promise<void> | null = null
+  #nextFetchAt = Number.NEGATIVE_INFINITY
+  #backoffMs: number
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+  readonly #abort = new AbortController()
+  #fetches = 0
+  #failures = 0
+  #lastSuccessAt: number | null = null
+  #lastError: string | null = null
+
+  constructor(
+    readonly url: URL,
+    private readonly timing: RemoteJwksTiming,
+  ) {
+    this.#backoffMs = timing.cooldownMs
+  }
+
+  /** Starts the first fetch and, through it, the background refresh. */
+  start(): void {
+    this.#first ??= this.refresh()
+  }
+
+  /** Resolves once the first fetch attempt has finished, whether it succeeded or not. */
+  ready(): Promise<void> {
+    return this.#first ?? Promise.resolve()
+  }
+
+  status(): JwksStatus {
+    return {
+      url: this.url.href,
+      fetches: this.#fetches,
+      failures: this.#failures,
+      lastSuccessAt: this.#lastSuccessAt,
+      lastError: this.#lastError,
+    }
+  }
+
+  close(): void {
+    this.#closed = true
+    clearTimeout(this.#timer)
+    this.#abort.abort()
+  }
+
+  /** Fetches now, or joins the fetch already under way; never rejects. */
+  refresh(): Promise<void> {
+    if (this.#closed) return Promise.resolve()
+    this.#inflight ??= this.#fetchOnce().finally(() => {
+      this.#inflight = null
+    })
+    return this.#inflight
+  }
+
+  readonly getKey: JWTVerifyGetKey = async (header, token) => {
+    const set = this.#set
+    if (set !== null) {
+      try {
+        return await set(header, token)
+      } catch (err) {
+        if (!(err instanceof errors.JWKSNoMatchingKey)) throw err
+      }
+    }
+    // Unknown kid (or no set yet): join a fetch under way, else at most one per cooldown (#96).
+    if (this.#inflight === null && this.timing.now() < this.#nextFetchAt) throw new errors.JWKSNoMatchingKey()
+    await this.refresh()
+    const fresh = this.#set
+    if (fresh === null) throw new errors.JWKSNoMatchingKey('no JSON Web Key Set available for this issuer')
+    return fresh(header, token)
+  }
+
+  async #fetchOnce(): Promise<void> {
+    this.#fetches++
+    try {
+      const json = await fetchJwksJson(this.url, this.timing, this.#abort.signal)
+      this.#set = createLocalJWKSet(json as JSONWebKeySet)
+      const kids = new Set((json as JSONWebKeySet).keys.map((k) => String(k.kid)))
+      const dropped = [...this.#kids].some((kid) => !kids.has(kid))
+      this.#kids = kids
+      // A key taken out of the set (rotated, or compromised) must not live on in the verified cache.
+      if (dropped) this.timing.onKeysRemoved?.()
+      this.#lastSuccessAt = this.timing.now()
+      this.#lastError = null
+      this.#backoffMs = this.timing.cooldownMs
+      this.#nextFetchAt = this.timing.now() + this.timing.cooldownMs
+      this.#schedule(this.timing.cacheMs)
+    } catch (err) {
+      // Stale-if-error: the last good set stays; wait longer after each failure in a row.
+      this.#failures++
+      this.#lastError = describeFetchError(err)
+      this.#nextFetchAt = this.timing.now() + this.#backoffMs
+      this.#schedule(Math.min(this.#backoffMs, this.timing.cacheMs))
+      this.#backoffMs = Math.min(this.#backoffMs * 2, this.timing.maxBackoffMs)
+    }
+  }
+
+  #schedule(delayMs: number): void {
+    clearTimeout(this.#timer)
+    if (this.#closed) return
+    this.#timer = setTimeout(() => void this.refresh(), delayMs)
+    this.#timer.unref()
+  }
+}
+
+async function fetchJwksJson(url: URL, timing: RemoteJwksTiming, closed: AbortSignal): Promise<unknown> {
+  const signal = AbortSignal.any([AbortSignal.timeout(timing.fetchTimeoutMs), closed])
+  const res = await fetch(url, {
+    signal,
+    redirect: 'error',
+    headers: { accept: 'application/jwk-set+json, application/json', 'user-agent': 'gatehouse' },
+  })
+  if (res.status !== 200) {
+    await res.body?.cancel().catch(() => undefined)
+    throw new Error(`answered HTTP ${res.status}`)
+  }
+  const body = await readCapped(res, timing.maxBytes)
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
+  } catch {
+    throw new Error('answered with a body that is not JSON')
+  }
+}
+
+/** Reads at most `max` bytes, so a hostile or broken endpoint cannot exhaust memory. */
+async function readCapped(res: Response, max: number): Promise<Uint8Array> {
+  if (res.body === null) return new Uint8Array()
+  const reader = res.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) return Buffer.concat(chunks, size)
+    size += value.byteLength
+    if (size > max) {
+      await reader.cancel().catch(() => undefined)
+      throw new Error(`answered with more than ${max} bytes`)
+    }
+    chunks.push(value)
+  }
+}
+
+function describeFetchError(err: unknown): string {
+  if (!(err instanceof Error)) return 'failed'
+  if (err.name === 'TimeoutError') return 'timed out'
+  if (err.name === 'AbortError') return 'aborted'
+  if (err instanceof errors.JOSEError) return 'answered with an invalid JWKS'
+  const code = (err.cause as { code?: unknown } | undefined)?.code
+  if (err.message === 'fetch failed') return typeof code === 'string' ? `fetch failed (${code})` : 'fetch failed'
+  return err.message
+}
