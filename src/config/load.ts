@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
-import { parseDocument } from 'yaml'
+import { LineCounter, parseDocument } from 'yaml'
 import { ConfigSchema, type Config } from './schema.js'
 import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../pipeline/ip-filter.js'
@@ -33,11 +33,14 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
 
 /** Parses config text as if it were the file `abs` (relative paths resolve against its folder). */
 export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEnv = process.env): Checked<LoadedConfig> {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true })
+  // prettyErrors: false keeps the source excerpt out of the message, but then
+  // yaml sets no linePos: the LineCounter gives the line and column instead.
+  const lineCounter = new LineCounter()
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter })
   if (doc.errors.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ path: yamlPosition(e.linePos?.[0]), message: `YAML: ${e.message.split('\n')[0]}` })),
+      problems: doc.errors.map((e) => ({ path: yamlPosition(lineCounter.linePos(e.pos[0])), message: `YAML: ${e.message.split('\n')[0]}` })),
     }
   }
   const raw: unknown = doc.toJS() ?? {}

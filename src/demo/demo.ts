@@ -9,8 +9,8 @@ import path from 'node:path'
 import { SignJWT } from 'jose'
 import { stringify } from 'yaml'
 import { startGatehouse, StartError } from '../cli/serve.js'
-import { generateApiKey } from '../credentials/api-key.js'
 import type { Permissions } from '../credentials/permissions.js'
+import { newKeyRecord } from '../keystore/key-record.js'
 import { startLegacyApi } from './legacy-api.js'
 
 const dir = path.resolve(process.env.GATEHOUSE_DEMO_DIR ?? 'data/demo')
@@ -141,20 +141,9 @@ async function demoKeys(store: import('../keystore/key-store.js').KeyStore): Pro
   ]
   const out: DemoKey[] = []
   for (const [user, permissions, description] of wanted) {
-    const { id, key, secretHash } = generateApiKey()
-    await store.create({
-      id,
-      user,
-      description,
-      permissions,
-      ipFilter: [],
-      expiresAt: null,
-      enabled: true,
-      createdAt: Math.floor(Date.now() / 1000),
-      lastUsedAt: null,
-      secretHash,
-    })
-    out.push({ user, key, id, permissions })
+    const { key, record } = newKeyRecord({ user, permissions, description }, Math.floor(Date.now() / 1000))
+    await store.create(record)
+    out.push({ user, key, id: record.id, permissions })
   }
   await writeFile(file, JSON.stringify(out, null, 2), { mode: 0o600 })
   return out

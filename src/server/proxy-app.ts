@@ -30,6 +30,8 @@ export interface ProxyDeps {
 // RFC 9110 §7.6.1 hop-by-hop response headers, never relayed to the client.
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate'])
 
+const INTERNAL_ERROR = { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }
+
 let sequence = 0
 const instance = Math.random().toString(36).slice(2, 8)
 const nextRequestId = () => `${instance}-${(++sequence).toString(36)}`
@@ -71,6 +73,30 @@ export function createProxyHandlers(deps: ProxyDeps) {
     )
   }
 
+  /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
+  async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Allowed | Denied | null> {
+    try {
+      return await decide(
+        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
+        rt,
+      )
+    } catch (err) {
+      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
+      return null
+    }
+  }
+
+  function upstreamHeaders(req: IncomingMessage, d: Allowed, rt: Runtime): string[] {
+    return buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
+      identity: d.identity,
+      permissions: d.permissions,
+      clientIp: d.clientIp,
+      peerIp: req.socket.remoteAddress ?? '',
+      peerTrusted: d.peerTrusted,
+      proto: deps.proto,
+    })
+  }
+
   function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number): void {
     metrics.authFailure(d.reason)
     sendProblem(res, problemFor(d.reason, d.detail, requestId), {
@@ -85,15 +111,9 @@ export function createProxyHandlers(deps: ProxyDeps) {
     const start = performance.now()
     const requestId = nextRequestId()
     const rt = deps.runtime()
-    let d: Allowed | Denied
-    try {
-      d = await decide(
-        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
-        rt,
-      )
-    } catch (err) {
-      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
-      sendProblem(res, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }, { close: true, requestId })
+    const d = await decideSafely(req, rt, requestId)
+    if (d === null) {
+      sendProblem(res, INTERNAL_ERROR, { close: true, requestId })
       logAndCount(req, requestId, start, 500, 'error', null, null)
       return
     }
@@ -103,14 +123,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, d: Allowed, rt: Runtime, requestId: string, start: number): void {
-    const headers = buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
-      identity: d.identity,
-      permissions: d.permissions,
-      clientIp: d.clientIp,
-      peerIp: req.socket.remoteAddress ?? '',
-      peerTrusted: d.peerTrusted,
-      proto: deps.proto,
-    })
+    const headers = upstreamHeaders(req, d, rt)
     const abort = new AbortController()
     res.once('close', () => {
       if (!res.writableFinished) abort.abort()
@@ -175,15 +188,10 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const rt = deps.runtime()
-    let d: Allowed | Denied
-    try {
-      d = await decide(
-        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
-        rt,
-      )
-    } catch (err) {
-      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
-      writeRaw(socket, 500, { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }, requestId)
+    const d = await decideSafely(req, rt, requestId)
+    if (d === null) {
+      writeRaw(socket, 500, INTERNAL_ERROR, requestId)
+      logAndCount(req, requestId, start, 500, 'error', null, null)
       return
     }
     if (!d.ok) {
@@ -193,14 +201,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const allowed = d
-    const headers = buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
-      identity: d.identity,
-      permissions: d.permissions,
-      clientIp: d.clientIp,
-      peerIp: req.socket.remoteAddress ?? '',
-      peerTrusted: d.peerTrusted,
-      proto: deps.proto,
-    })
+    const headers = upstreamHeaders(req, d, rt)
     headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket')
     const url = new URL(rt.upstream.origin)
     const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)

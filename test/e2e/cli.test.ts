@@ -47,11 +47,11 @@ before(async () => {
     ].join('\n'),
   )
   badProblems = [
-    /^\S*bad\.yaml: lisen: unknown field$/m,
-    /^\S*bad\.yaml: listen: .*host:port/m,
-    /^\S*bad\.yaml: ipFilter\.allow\[0\]: .*10\.0\.0\.0\/33/m,
-    /^\S*bad\.yaml: jwt\.issuers\[0\]\.publicKeyFile: .*not found/m,
-    /^\S*bad\.yaml: issuer\.jwtMaxTtl: .*P1Y/m,
+    /^(?:gatehouse: )?\S*bad\.yaml: lisen: unknown field$/m,
+    /^(?:gatehouse: )?\S*bad\.yaml: listen: .*host:port/m,
+    /^(?:gatehouse: )?\S*bad\.yaml: ipFilter\.allow\[0\]: .*10\.0\.0\.0\/33/m,
+    /^(?:gatehouse: )?\S*bad\.yaml: jwt\.issuers\[0\]\.publicKeyFile: .*not found/m,
+    /^(?:gatehouse: )?\S*bad\.yaml: issuer\.jwtMaxTtl: .*P1Y/m,
   ]
 })
 

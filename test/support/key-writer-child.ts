@@ -2,7 +2,7 @@
 // creates keys in the file store given as argv[2], a few at a time, and prints
 // `created <id>` only after create() has resolved, i.e. once the key is durable.
 // The parent SIGKILLs it at a random moment.
-import { generateApiKey } from '../../src/credentials/api-key.js'
+import { newKeyRecord } from '../../src/keystore/key-record.js'
 import { openFileKeyStore } from '../../src/keystore/file-key-store.js'
 
 const path = process.argv[2]
@@ -10,20 +10,12 @@ if (!path) throw new Error('usage: key-writer-child.ts <key file>')
 const store = await openFileKeyStore(path, { watch: false })
 
 async function createOne(n: number): Promise<void> {
-  const { id, secretHash } = generateApiKey()
-  await store.create({
-    id,
-    user: `writer-${process.pid}`,
-    description: `key ${n} of a writer that will be killed`,
-    permissions: { users: 'rw' },
-    ipFilter: [],
-    expiresAt: null,
-    enabled: true,
-    createdAt: Math.floor(Date.now() / 1000),
-    lastUsedAt: null,
-    secretHash,
-  })
-  process.stdout.write(`created ${id}\n`)
+  const { record } = newKeyRecord(
+    { user: `writer-${process.pid}`, description: `key ${n} of a writer that will be killed`, permissions: { users: 'rw' } },
+    Math.floor(Date.now() / 1000),
+  )
+  await store.create(record)
+  process.stdout.write(`created ${record.id}\n`)
 }
 
 for (let n = 0; ; n += 4) {
