@@ -75,11 +75,14 @@ export function createProxyHandlers(deps: ProxyDeps) {
 
   /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
   async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Allowed | Denied | null> {
+    const t0 = performance.now()
     try {
-      return await decide(
+      const d = await decide(
         { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
         rt,
       )
+      metrics.decision((performance.now() - t0) / 1000)
+      return d
     } catch (err) {
       logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
       return null

@@ -12,6 +12,8 @@ export interface Metrics {
   readonly registry: client.Registry
   request(api: string, method: string, status: number, outcome: Outcome, seconds: number): void
   upstream(api: string, seconds: number): void
+  /** Time spent deciding (SPEC §3 steps 1–7): the auth share of a request's latency. */
+  decision(seconds: number): void
   upstreamError(kind: 'connect' | 'timeout' | 'reset' | 'other'): void
   authFailure(reason: DenyReason): void
   cache(hit: boolean): void
@@ -54,6 +56,12 @@ export function createMetrics(sources: MetricSources): Metrics {
     help: 'Time from forwarding a request to the upstream until its response headers arrive.',
     labelNames: ['api'] as const,
     buckets: DURATION_BUCKETS,
+    registers: [registry],
+  })
+  const decisionDuration = new client.Histogram({
+    name: 'gatehouse_decision_duration_seconds',
+    help: 'Time spent deciding a request (path, address, credential, permission), before any forwarding.',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
     registers: [registry],
   })
   const upstreamErrors = new client.Counter({
@@ -127,6 +135,9 @@ export function createMetrics(sources: MetricSources): Metrics {
       let child = upstreamChildren.get(api)
       if (!child) upstreamChildren.set(api, (child = upstreamDuration.labels(api)))
       child.observe(seconds)
+    },
+    decision(seconds) {
+      decisionDuration.observe(seconds)
     },
     upstreamError(kind) {
       upstreamErrors.labels(kind).inc()

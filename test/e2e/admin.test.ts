@@ -58,6 +58,7 @@ test('metrics carry every SPEC §7 name, with bounded labels only', async () => 
     'gatehouse_request_duration_seconds_bucket',
     'gatehouse_request_duration_seconds_count',
     'gatehouse_upstream_duration_seconds_bucket',
+    'gatehouse_decision_duration_seconds_bucket',
     'gatehouse_auth_cache_hits_total',
     'gatehouse_auth_cache_misses_total',
     'gatehouse_process_cpu_seconds_total',
