@@ -18,6 +18,8 @@ import { createAdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics } from '../telemetry/metrics.js'
+import { createLoginThrottle } from '../issuer/login-throttle.js'
+import { createTokenService, type TokenService } from '../issuer/service.js'
 import type { Config } from '../config/schema.js'
 
 /** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
@@ -83,7 +85,25 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   let pool = createPool(config)
   let poolKey = poolKeyOf(config)
   const proto = config.tls ? 'https' : 'http'
-  const handlers = createProxyHandlers({ runtime: () => runtime as Runtime, pool: () => pool, metrics, logger, proto })
+  const now = opts.now ?? Date.now
+  let tokenService: TokenService | null = null
+  if (config.issuer) {
+    tokenService = await createTokenService(config.issuer.prefix, {
+      runtime: () => runtime as Runtime,
+      store,
+      throttle: createLoginThrottle(),
+      now,
+      logger,
+    })
+  }
+  const handlers = createProxyHandlers({
+    runtime: () => runtime as Runtime,
+    pool: () => pool,
+    metrics,
+    logger,
+    proto,
+    service: () => tokenService,
+  })
 
   let server: http.Server
   try {
@@ -150,23 +170,22 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       poolKey = key
       void oldPool.close().catch(() => {})
     }
-    watchUsers(nextRuntime)
+    watchAccounts(nextRuntime)
     metrics.reload(true)
     logger.info('configuration reloaded')
     return true
   }
 
-  // The users file is re-read when it changes (SPEC §8), like a SIGHUP.
-  let watchedUsers: string | null = null
-  const onUsersChange = () => void reload()
-  function watchUsers(rt: Runtime) {
-    const file = rt.config.issuer?.usersFile ?? null
-    if (file === watchedUsers) return
-    if (watchedUsers) unwatchFile(watchedUsers, onUsersChange)
-    watchedUsers = file
-    if (file) watchFile(file, { interval: 500, persistent: false }, onUsersChange)
+  // The users and clients files are re-read when they change (SPEC §8), like a SIGHUP.
+  let watched: string[] = []
+  const onAccountsChange = () => void reload()
+  function watchAccounts(rt: Runtime) {
+    const files = [rt.config.issuer?.usersFile, rt.config.issuer?.clientsFile].filter((f): f is string => typeof f === 'string')
+    for (const f of watched) if (!files.includes(f)) unwatchFile(f, onAccountsChange)
+    for (const f of files) if (!watched.includes(f)) watchFile(f, { interval: 500, persistent: false }, onAccountsChange)
+    watched = files
   }
-  watchUsers(runtime)
+  watchAccounts(runtime)
 
   // TLS files are re-read when they change, for certificate rotation without a restart.
   const tlsFiles = config.tls ? [config.tls.certFile, config.tls.keyFile] : []
@@ -198,13 +217,18 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       if (shuttingDown) return
       shuttingDown = true
       for (const f of tlsFiles) unwatchFile(f, onTlsChange)
-      if (watchedUsers) unwatchFile(watchedUsers, onUsersChange)
+      for (const f of watched) unwatchFile(f, onAccountsChange)
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
       server.closeIdleConnections()
+      // close() ends only the connections idle at this moment: a keep-alive connection
+      // whose request finishes during the drain would hold the exit until it timed out.
+      const idle = setInterval(() => server.closeIdleConnections(), 100)
       const timer = setTimeout(() => server.closeAllConnections(), graceMs)
       await closed
+      clearInterval(idle)
       clearTimeout(timer)
       await admin.close().catch(() => {})
+      await tokenService?.close().catch(() => {})
       runtime?.close()
       await pool.close().catch(() => {})
       await store.close()
@@ -248,6 +272,7 @@ function restartOnly(a: Config, b: Config): string[] {
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push('tls')
   if (JSON.stringify(a.store) !== JSON.stringify(b.store)) out.push('store')
   if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
+  if (a.issuer?.prefix !== b.issuer?.prefix) out.push('issuer (on/off, prefix)')
   if (a.log.level !== b.log.level) out.push('log.level')
   return out
 }

@@ -1,6 +1,8 @@
 // Config -> Runtime: everything the per-request path reads, built once per (re)load
 // (STYLE habit 1). A failed compile returns problems and leaves the running
 // Runtime untouched, so a reload is atomic.
+import path from 'node:path'
+import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
 import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
 import { compileExtractor } from '../credentials/extract.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
@@ -12,7 +14,10 @@ import { createIpFilter, createIpSet } from '../pipeline/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import type { LoadedConfig } from './load.js'
 import type { Checked, Problem } from './problem.js'
-import type { Config } from './schema.js'
+import type { Config, IssuerConfig } from './schema.js'
+import { parseDuration } from './duration.js'
+import type { ServiceRuntime } from '../issuer/context.js'
+import { loadSigningKeys } from '../issuer/signing-key.js'
 
 export interface Runtime extends DecideRuntime {
   readonly config: Config
@@ -22,6 +27,8 @@ export interface Runtime extends DecideRuntime {
   readonly upstream: UpstreamTarget
   /** API names, for bounded metric labels. */
   readonly apiNames: readonly string[]
+  /** The token service's compiled `issuer:` section, or null when it is off. */
+  readonly service: ServiceRuntime | null
   close(): void
 }
 
@@ -39,8 +46,6 @@ export interface CompileDeps {
   readonly onCache: (hit: boolean) => void
   readonly env?: NodeJS.ProcessEnv
   readonly now?: () => number
-  /** Verification keys of Gatehouse's own token service, when it runs. */
-  readonly ownKeys?: Parameters<typeof compileJwtVerifier>[1]['ownKeys']
   /** false for check-config: compile without calling out to any JWKS endpoint. */
   readonly fetchKeys?: boolean
 }
@@ -59,13 +64,23 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     else problems.push(...u.problems)
   }
 
+  const service = c.issuer ? await compileService(c, users, problems) : null
+  // Tokens the service issues are accepted by the proxy even when jwt.issuers does
+  // not list the service by name (SPEC §2: such an entry uses the service's keys).
+  const issuers: IssuerConfig[] = [...c.jwt.issuers]
+  if (service && !issuers.some((i) => i.issuer === service.name)) {
+    issuers.push({ issuer: service.name, audience: service.audience, jwksCacheSeconds: 300, jwksCooldownSeconds: 30 })
+  }
+
   const now = deps.now ?? Date.now
-  const jwt = await compileJwtVerifier(c.jwt.issuers, {
+  const jwt = await compileJwtVerifier(issuers, {
     leewaySeconds: c.jwt.leewaySeconds,
     now,
     env: deps.env ?? process.env,
     baseDir: loaded.dir,
-    ownKeys: deps.ownKeys,
+    ownKeys: service
+      ? { issuer: service.name, getKey: service.keys.getKey, algorithms: service.keys.algorithms, requiredType: 'at+jwt' }
+      : undefined,
     fetchKeys: deps.fetchKeys,
     onKeysRemoved: () => deps.cache.clear(),
   })
@@ -100,7 +115,10 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     },
     jwt: jwt.verifier,
     users,
+    clients: service?.clients ?? null,
     ownIssuer: c.issuer?.name ?? null,
+    servicePrefix: service?.prefix ?? null,
+    service,
     now,
     headerPlan: compileHeaderPlan({
       prefix: c.identityHeaders.prefix,
@@ -112,4 +130,40 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     close: () => jwt.verifier.close(),
   }
   return { ok: true, value: runtime }
+}
+
+async function compileService(c: Config, users: UserDirectory | null, problems: Problem[]): Promise<ServiceRuntime | null> {
+  const is = c.issuer
+  if (!is) return null
+  let clients: ClientDirectory | null = null
+  if (is.clientsFile) {
+    const r = await loadClientsFile(is.clientsFile)
+    if (r.ok) clients = r.value
+    else problems.push(...r.problems)
+  }
+  const keys = await loadSigningKeys({
+    signingKeyFile: is.signingKeyFile,
+    previousKeyFiles: is.previousKeyFiles,
+    dataDir: path.dirname(c.store.path),
+  })
+  if (!keys.ok) problems.push(...keys.problems)
+  const maxTtl = parseDuration(is.jwtMaxTtl)
+  const defaultTtl = parseDuration(is.jwtDefaultTtl)
+  if (!maxTtl.ok || !defaultTtl.ok || !keys.ok) return null
+  if (defaultTtl.seconds > maxTtl.seconds) {
+    problems.push({ path: 'issuer.jwtDefaultTtl', message: 'must not be longer than issuer.jwtMaxTtl' })
+    return null
+  }
+  const own = c.jwt.issuers.find((i) => i.issuer === is.name)
+  const audience = typeof own?.audience === 'string' ? own.audience : (own?.audience?.[0] ?? is.name)
+  return Object.freeze({
+    prefix: is.prefix,
+    name: is.name,
+    audience,
+    maxTtlSeconds: maxTtl.seconds,
+    defaultTtlSeconds: defaultTtl.seconds,
+    users,
+    clients,
+    keys: keys.value,
+  })
 }

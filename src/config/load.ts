@@ -93,6 +93,8 @@ function fileFields(c: Config): [string, Record<string, unknown>, string][] {
   add('upstream.caFile', c.upstream, 'caFile')
   if (Array.isArray(c.jwt?.issuers)) c.jwt.issuers.forEach((i, n) => add(`jwt.issuers[${n}].publicKeyFile`, i, 'publicKeyFile'))
   for (const k of ['signingKeyFile', 'usersFile', 'clientsFile']) add(`issuer.${k}`, c.issuer, k)
+  const previous = c.issuer?.previousKeyFiles
+  if (Array.isArray(previous)) previous.forEach((_, n) => add(`issuer.previousKeyFiles[${n}]`, previous, String(n)))
   return out
 }
 

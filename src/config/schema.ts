@@ -135,6 +135,10 @@ export const ConfigSchema = Type.Object(
           prefix: Type.String({ pattern: '^/[^?#]*[^/?#]$', default: '/_gatehouse' }),
           name: Type.String({ minLength: 1, default: 'gatehouse' }),
           signingKeyFile: Type.Optional(FilePath),
+          previousKeyFiles: Type.Array(FilePath, {
+            default: [],
+            description: 'keys of earlier signing keys, still accepted for verification after a rotation',
+          }),
           usersFile: Type.Optional(FilePath),
           clientsFile: Type.Optional(FilePath),
           jwtMaxTtl: Type.String({ ...Duration, default: 'P1D' }),

@@ -37,6 +37,7 @@ export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: num
   store.touch(record.id, nowSeconds)
   const identity: Identity = Object.freeze({
     user: record.user,
+    actor: record.actor,
     method: 'apikey',
     credentialId: record.id,
     issuer: 'gatehouse',

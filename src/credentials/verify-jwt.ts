@@ -275,6 +275,8 @@ function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: number, 
     issuer: issuer.issuer,
     permissions,
     expiresAt: exp,
+    // RFC 9068 §2.2: client_id names the OAuth2 client of a client-credentials token.
+    clientId: typeof claims.client_id === 'string' && claims.client_id !== '' ? claims.client_id : undefined,
   }
   return { ok: true, identity: Object.freeze(identity) }
 }

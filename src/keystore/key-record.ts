@@ -9,7 +9,7 @@ import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
 export type RecordResult = { ok: true; record: ApiKeyRecord } | { ok: false; problems: string[] }
 
 const FIELDS = new Set([
-  'id', 'user', 'description', 'permissions', 'ipFilter', 'expiresAt', 'enabled', 'createdAt', 'lastUsedAt', 'secretHash',
+  'id', 'user', 'description', 'permissions', 'ipFilter', 'expiresAt', 'enabled', 'createdAt', 'lastUsedAt', 'secretHash', 'actor',
 ])
 // Printable ASCII without surrounding spaces: the user becomes the X-Auth-User header (SPEC §4).
 const USER_RE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
@@ -39,6 +39,7 @@ export function validateRecord(value: unknown, at = 'record'): RecordResult {
   need(isSeconds(v.createdAt), 'createdAt', 'must be Unix seconds')
   need(v.lastUsedAt === null || isSeconds(v.lastUsedAt), 'lastUsedAt', 'must be Unix seconds or null')
   need(typeof v.secretHash === 'string' && isSecretHash(v.secretHash), 'secretHash', 'must be a hash made by gatehouse')
+  need(v.actor === undefined || (isUserName(v.actor) && v.actor !== v.user), 'actor', 'must be a user name other than user')
   if (problems.length > 0) return bad(problems)
   return {
     ok: true,
@@ -53,6 +54,7 @@ export function validateRecord(value: unknown, at = 'record'): RecordResult {
       createdAt: v.createdAt as number,
       lastUsedAt: v.lastUsedAt as number | null,
       secretHash: v.secretHash as string,
+      ...(v.actor === undefined ? {} : { actor: v.actor as string }),
     }),
   }
 }
@@ -100,6 +102,8 @@ export interface NewKeyFields {
   readonly ipFilter?: readonly string[]
   readonly expiresAt?: number | null
   readonly enabled?: boolean
+  /** The impersonating user, when the key is made for someone else. */
+  readonly actor?: string
 }
 
 /** A fresh key and the record to store for it (only the secret's hash). */
@@ -116,6 +120,7 @@ export function newKeyRecord(fields: NewKeyFields, nowSeconds: number): { key: s
     createdAt: nowSeconds,
     lastUsedAt: null,
     secretHash,
+    ...(fields.actor === undefined ? {} : { actor: fields.actor }),
   }
   return { key, record }
 }

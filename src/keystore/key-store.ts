@@ -19,6 +19,8 @@ export interface ApiKeyRecord {
   readonly lastUsedAt: number | null
   /** Hash of the key's secret part (see credentials/api-key.ts). */
   readonly secretHash: string
+  /** Who created the key for `user` by impersonation (RFC 8693 actor); absent otherwise. */
+  readonly actor?: string
 }
 
 /** The fields that may change after creation (SPEC §6 PATCH). */

@@ -6,6 +6,7 @@ import type { Decision, DenyReason, Identity } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from './ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
+import type { ClientDirectory } from '../accounts/clients.js'
 import type { UserDirectory } from '../accounts/users.js'
 import type { Permissions } from '../credentials/permissions.js'
 
@@ -26,11 +27,19 @@ export interface DecideRuntime {
   readonly unmatched: 'deny' | 'authenticated'
   readonly credentials: Credentials
   readonly users: UserDirectory | null
+  readonly clients: ClientDirectory | null
   readonly ownIssuer: string | null
+  /** The token service's path prefix (SPEC §6), or null when it is off. */
+  readonly servicePrefix: string | null
   readonly now: () => number
 }
 
-export type Allowed = Extract<Decision, { ok: true }> & { readonly target: string; readonly peerTrusted: boolean }
+export type Allowed = Extract<Decision, { ok: true }> & {
+  readonly target: string
+  readonly peerTrusted: boolean
+  /** For the token service, which authenticates its callers itself, not for the upstream. */
+  readonly service: boolean
+}
 export type Denied = Extract<Decision, { ok: false }>
 
 export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allowed | Denied> {
@@ -49,6 +58,10 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
     : (canonicalIp(req.peerIp) ?? req.peerIp)
   if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', null, clientIp)
 
+  if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) {
+    return allow(target.path, target.query, null, null, null, clientIp, peerTrusted, true)
+  }
+
   const api = rt.apis.match(target.path)
   if (api?.public) return allow(target.path, target.query, api, null, null, clientIp, peerTrusted)
   if (!api && rt.unmatched === 'deny') return deny('no_api', null, clientIp)
@@ -58,7 +71,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   const identity = auth.identity
   if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', api, clientIp)
 
-  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer)
+  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
   if (api && !isPermitted(permissions, api.name, req.method)) {
     return deny('permission_insufficient', api, clientIp, `needs ${req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? 'r' : 'rw'} on ${api.name}`)
   }
@@ -85,8 +98,14 @@ function allow(
   permissions: Permissions | null,
   clientIp: string,
   peerTrusted: boolean,
+  service = false,
 ): Allowed {
-  return { ok: true, path, target: path + query, api, identity, permissions, clientIp, peerTrusted }
+  return { ok: true, path, target: path + query, api, identity, permissions, clientIp, peerTrusted, service }
+}
+
+/** `/_gatehouse` and `/_gatehouse/…`, not `/_gatehouseX`. */
+function isUnder(path: string, prefix: string): boolean {
+  return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)
 }
 
 function deny(reason: DenyReason, api: CompiledApi | null, clientIp: string | null, detail?: string): Denied {

@@ -39,6 +39,8 @@ export interface Identity {
   readonly permissions: Permissions
   /** Unix seconds; absent when the credential never expires. */
   readonly expiresAt?: number | undefined
+  /** OAuth2 client a client-credentials token was issued to (its permissions cap the token now). */
+  readonly clientId?: string | undefined
   /** The credential's own CIDR list (SPEC §3.6). */
   readonly ipFilter?: IpFilter | undefined
 }

@@ -17,6 +17,8 @@ import type { Logger } from '../telemetry/logger.js'
 import type { Metrics, Outcome } from '../telemetry/metrics.js'
 import { challengeFor, problemFor, sendProblem } from './problem.js'
 import { classifyUpstreamError, upstreamProblem } from './upstream-errors.js'
+import { setClientIp } from '../issuer/client-ip.js'
+import type { TokenService } from '../issuer/service.js'
 
 export interface ProxyDeps {
   runtime(): Runtime
@@ -25,6 +27,8 @@ export interface ProxyDeps {
   readonly metrics: Metrics
   readonly logger: Logger
   readonly proto: 'http' | 'https'
+  /** The token service, when `issuer:` is configured (SPEC §6). */
+  service(): TokenService | null
 }
 
 // RFC 9110 §7.6.1 hop-by-hop response headers, never relayed to the client.
@@ -49,7 +53,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
     upstreamMs: number | null,
   ): void {
     const seconds = (performance.now() - start) / 1000
-    const api = d?.api ? d.api.name : d && d.ok ? 'unmatched' : '-'
+    const api = d?.api ? d.api.name : d && d.ok ? (d.service ? 'token_service' : 'unmatched') : '-'
     metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
     const identity = d?.ok ? d.identity : null
     // Only the normalised path: a query string may carry secrets (SPEC §8).
@@ -121,8 +125,23 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     if (!d.ok) return refuse(req, res, d, requestId, start)
+    if (d.service) return toTokenService(req, res, d, requestId, start)
     if (req.headers.expect !== undefined) res.writeContinue() // only once the request is allowed
     forward(req, res, d, rt, requestId, start)
+  }
+
+  /** The token service authenticates its own callers; it sees the normalised target only. */
+  function toTokenService(req: IncomingMessage, res: ServerResponse, d: Allowed, requestId: string, start: number): void {
+    const service = deps.service()
+    if (!service) {
+      sendProblem(res, { type: 'about:blank', title: 'Not found', status: 404, detail: 'Not found' }, { requestId })
+      return
+    }
+    setClientIp(req, d.clientIp)
+    req.url = d.target
+    res.setHeader('x-request-id', requestId)
+    res.once('close', () => logAndCount(req, requestId, start, res.statusCode, 'service', d, null))
+    service.handle(req, res)
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, d: Allowed, rt: Runtime, requestId: string, start: number): void {
@@ -158,7 +177,9 @@ export function createProxyHandlers(deps: ProxyDeps) {
           logAndCount(req, requestId, start, status, 'allowed', d, upstreamMs)
           return
         }
-        if (abort.signal.aborted || res.destroyed) {
+        // The client went away. (When the upstream fails mid-body, undici destroys
+        // `res` too, but with the upstream's error as `res.errored`: not the client.)
+        if ((abort.signal.aborted || res.destroyed) && !res.errored) {
           logAndCount(req, requestId, start, status || 499, 'allowed', d, upstreamMs)
           return
         }
@@ -201,6 +222,10 @@ export function createProxyHandlers(deps: ProxyDeps) {
       metrics.authFailure(d.reason)
       writeRaw(socket, REASONS[d.reason].status, problemFor(d.reason, d.detail, requestId), requestId, challengeFor(d.reason))
       logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+      return
+    }
+    if (d.service) {
+      writeRaw(socket, 400, { type: 'about:blank', title: 'No websocket here', status: 400, detail: 'No websocket here' }, requestId)
       return
     }
     const allowed = d

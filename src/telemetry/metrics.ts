@@ -1,10 +1,10 @@
 // SPEC §7 metrics, declared in one place with bounded label sets (STYLE habit 8):
-// api is a configured API name, `unmatched` or `-`; method one of a fixed list or
+// api is a configured API name, `unmatched`, `token_service` or `-`; method one of a fixed list or
 // OTHER; reason a DenyReason. Never a path, user or key id.
 import client from 'prom-client'
 import type { DenyReason } from '../pipeline/decision.js'
 
-export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error'
+export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 

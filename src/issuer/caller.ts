@@ -1,0 +1,99 @@
+// Who is calling the token service (SPEC §6): a user by Basic auth, or an API key.
+// A JWT never authenticates here (403: a JWT must not mint credentials, RFC 8725
+// §3.12). Failed Basic logins are throttled per account and per client IP, and an
+// unknown user costs the same hash work as a wrong password (security-cases #81).
+import type { FastifyRequest } from 'fastify'
+import { parseBasic } from '../accounts/basic-auth.js'
+import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
+import type { User } from '../accounts/users.js'
+import { intersect, type Permissions } from '../credentials/permissions.js'
+import { verifyApiKey } from '../credentials/verify-api-key.js'
+import type { ApiKeyRecord } from '../keystore/key-store.js'
+import { basicChallenge, ServiceError } from './errors.js'
+import { serviceOf, type ServiceContext } from './context.js'
+import { clientIpOf } from './client-ip.js'
+
+export type Caller =
+  | { readonly via: 'basic'; readonly user: User; readonly permissions: Permissions }
+  /** An API key: `permissions` is the key's, capped by its user now. */
+  | { readonly via: 'apikey'; readonly user: User; readonly permissions: Permissions; readonly record: ApiKeyRecord }
+
+export interface CallerRules {
+  /** Whether an API key may authenticate this call: any key, only an admin user's key, or none. */
+  readonly apiKey: 'any' | 'admin' | 'never'
+}
+
+export async function authenticateCaller(req: FastifyRequest, ctx: ServiceContext, rules: CallerRules): Promise<Caller> {
+  const rt = ctx.runtime()
+  const raw = req.raw.rawHeaders
+  let authorization: string | undefined
+  let authorizationCount = 0
+  let apiKey: string | undefined
+  let apiKeyCount = 0
+  const keyHeaders = new Set(rt.config.apiKeys.headers.map((h) => h.toLowerCase()))
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = (raw[i] as string).toLowerCase()
+    if (name === 'authorization') {
+      authorizationCount++
+      authorization = raw[i + 1]
+    } else if (keyHeaders.has(name)) {
+      apiKeyCount++
+      apiKey = raw[i + 1]
+    }
+  }
+  if (authorizationCount + apiKeyCount > 1) throw new ServiceError('invalid_body', 'send exactly one credential')
+
+  const scheme = authorization?.split(' ', 1)[0]?.toLowerCase()
+  if (scheme === 'bearer') throw new ServiceError('jwt_not_accepted', 'a JWT cannot be used here: authenticate with Basic or an API key')
+  if (scheme === 'apikey') apiKey = authorization?.slice(7).trim()
+  if (apiKey !== undefined) return apiKeyCaller(apiKey, req, ctx, rules)
+  if (scheme === 'basic') return basicCaller(authorization, req, ctx)
+  throw new ServiceError('unauthenticated', 'authenticate with Basic (user and password)', basicChallenge)
+}
+
+async function basicCaller(authorization: string | undefined, req: FastifyRequest, ctx: ServiceContext): Promise<Caller> {
+  const parsed = parseBasic(authorization)
+  if (parsed === 'absent' || parsed === 'malformed') {
+    throw new ServiceError('unauthenticated', 'malformed Basic credentials', basicChallenge)
+  }
+  const user = await checkPassword(parsed.name, parsed.secret, clientIpOf(req), ctx)
+  return { via: 'basic', user, permissions: user.permissions }
+}
+
+/** Shared by Basic callers and OAuth-style user checks: throttle, verify, count. */
+export async function checkPassword(name: string, secret: string, ip: string, ctx: ServiceContext): Promise<User> {
+  // begin() holds a place per account and address, so parallel guesses cannot all slip past the count.
+  const attempt = ctx.throttle.begin(name, ip, ctx.now())
+  if (attempt.retryAfter > 0) {
+    throw new ServiceError('too_many_attempts', 'too many failed logins; try again later', { 'retry-after': String(attempt.retryAfter) })
+  }
+  let user: User | undefined
+  let ok = false
+  try {
+    const users = serviceOf(ctx).users
+    user = users?.get(name)
+    ok = user ? await verifyPassword(secret, user.passwordHash) : await dummyVerify(secret, users?.dummyHash)
+  } finally {
+    attempt.finish(ok, ctx.now())
+  }
+  if (!ok || !user) throw new ServiceError('unauthenticated', 'unknown user or wrong password', basicChallenge)
+  return user
+}
+
+async function apiKeyCaller(key: string, req: FastifyRequest, ctx: ServiceContext, rules: CallerRules): Promise<Caller> {
+  if (rules.apiKey === 'never') throw new ServiceError('forbidden', 'an API key cannot be used here: authenticate with Basic')
+  const result = await verifyApiKey(key, ctx.store, Math.floor(ctx.now() / 1000))
+  if (!result.ok) {
+    if (result.reason === 'store_unavailable') throw new ServiceError('store_unavailable', 'the key store is unavailable', { 'retry-after': '1' })
+    throw new ServiceError('unauthenticated', 'API key invalid')
+  }
+  const { record, identity } = result
+  if (identity.ipFilter && !identity.ipFilter.allows(clientIpOf(req))) {
+    throw new ServiceError('forbidden', 'client address not allowed for this key')
+  }
+  const users = serviceOf(ctx).users
+  const user = users ? users.get(record.user) : { name: record.user, passwordHash: '', permissions: record.permissions, admin: false, canImpersonate: false }
+  if (!user) throw new ServiceError('unauthenticated', 'API key invalid')
+  if (rules.apiKey === 'admin' && !user.admin) throw new ServiceError('forbidden', 'only an admin user\'s API key may do this; use Basic')
+  return { via: 'apikey', user, record, permissions: intersect(record.permissions, user.permissions) }
+}

@@ -1,0 +1,106 @@
+// POST /oauth/introspect (RFC 7662) and GET /v1/auth/token-info: what a JWT or API
+// key is worth *now*. Both require authentication (RFC 7662 §2.1); anything
+// expired, revoked, unknown or not the caller's is just `{"active": false}` with
+// no other member (§2.2), whatever `token_type_hint` says.
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { parseBasic } from '../accounts/basic-auth.js'
+import { parseApiKey } from '../credentials/api-key.js'
+import { formatPermissions } from '../credentials/permissions.js'
+import { verifyApiKey } from '../credentials/verify-api-key.js'
+import { effectivePermissions } from '../pipeline/authorize.js'
+import type { Identity } from '../pipeline/decision.js'
+import { authenticateCaller, checkPassword } from './caller.js'
+import { clientIpOf } from './client-ip.js'
+import { serviceOf, type ServiceContext } from './context.js'
+import { OAuthError, ServiceError } from './errors.js'
+import { authenticateClient, parseForm, single } from './oauth-token.js'
+
+type Owner = { kind: 'user'; name: string; admin: boolean } | { kind: 'client'; id: string }
+
+const INACTIVE = Object.freeze({ active: false as const })
+
+async function identityOf(token: string, ctx: ServiceContext): Promise<Identity | null> {
+  const now = ctx.now()
+  if (parseApiKey(token)) {
+    const r = await verifyApiKey(token, ctx.store, Math.floor(now / 1000))
+    return r.ok ? r.identity : null
+  }
+  const r = await ctx.runtime().jwt.verify(token)
+  return r.ok ? r.identity : null
+}
+
+function owns(owner: Owner, id: Identity): boolean {
+  if (owner.kind === 'client') return id.clientId === owner.id
+  return owner.admin || id.user === owner.name || id.actor === owner.name
+}
+
+async function describe(token: string, owner: Owner, ctx: ServiceContext) {
+  const identity = await identityOf(token, ctx)
+  if (!identity || !owns(owner, identity)) return null
+  const rt = ctx.runtime()
+  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
+  return { identity, permissions }
+}
+
+export async function introspect(req: FastifyRequest<{ Body: string }>, reply: FastifyReply, ctx: ServiceContext) {
+  const form = parseForm(req.body)
+  const token = single(form, 'token')
+  reply.header('cache-control', 'no-store')
+  const owner = await introspectionCaller(req, form, ctx)
+  if (!token) throw new OAuthError('invalid_request', 'token is required')
+  const found = await describe(token, owner, ctx)
+  if (!found) return INACTIVE
+  const { identity: id, permissions } = found
+  return {
+    active: true,
+    sub: id.user,
+    username: id.user,
+    ...(id.actor ? { act: { sub: id.actor } } : {}),
+    ...(id.clientId ? { client_id: id.clientId } : {}),
+    iss: id.issuer,
+    ...(id.credentialId ? { jti: id.credentialId } : {}),
+    ...(id.expiresAt !== undefined ? { exp: id.expiresAt } : {}),
+    token_type: id.method === 'jwt' ? 'Bearer' : 'ApiKey',
+    scope: formatPermissions(permissions),
+    permissions,
+  }
+}
+
+/** A user (Basic) or an OAuth client (Basic or form); a user name is tried first. */
+async function introspectionCaller(req: FastifyRequest, form: Map<string, string[]>, ctx: ServiceContext): Promise<Owner> {
+  const basic = parseBasic(req.headers.authorization)
+  if (typeof basic === 'object' && serviceOf(ctx).users?.get(basic.name)) {
+    try {
+      const user = await checkPassword(basic.name, basic.secret, clientIpOf(req), ctx)
+      return { kind: 'user', name: user.name, admin: user.admin }
+    } catch (err) {
+      if (err instanceof ServiceError) throw new OAuthError('invalid_client', err.detail, err.status === 429 ? 429 : 401, err.headers)
+      throw err
+    }
+  }
+  if ((req.headers.authorization ?? '').toLowerCase().startsWith('bearer ')) {
+    throw new OAuthError('invalid_client', 'authenticate with Basic (a user or a client), not a bearer token', 401)
+  }
+  const client = await authenticateClient(req, form, ctx)
+  return { kind: 'client', id: client.clientId }
+}
+
+export async function tokenInfo(req: FastifyRequest<{ Querystring: { token?: string } }>, reply: FastifyReply, ctx: ServiceContext) {
+  const caller = await authenticateCaller(req, ctx, { apiKey: 'never' })
+  reply.header('cache-control', 'no-store')
+  const token = req.query.token
+  if (!token) throw new ServiceError('invalid_body', 'the token query parameter is required')
+  const found = await describe(token, { kind: 'user', name: caller.user.name, admin: caller.user.admin }, ctx)
+  if (!found) return INACTIVE
+  const { identity: id, permissions } = found
+  return {
+    active: true,
+    user: id.user,
+    ...(id.actor ? { actor: id.actor } : {}),
+    method: id.method,
+    ...(id.credentialId ? { credential_id: id.credentialId } : {}),
+    issuer: id.issuer,
+    expire_time: id.expiresAt === undefined ? null : new Date(id.expiresAt * 1000).toISOString(),
+    permissions,
+  }
+}

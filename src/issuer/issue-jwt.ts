@@ -1,0 +1,54 @@
+// POST /v1/auth/jwt (SPEC §6) and the claims Gatehouse signs: iss, sub, aud, iat,
+// exp, jti, permissions, and act (RFC 8693) when impersonating; typ at+jwt (RFC 9068).
+import { randomUUID } from 'node:crypto'
+import { SignJWT } from 'jose'
+import type { FastifyRequest } from 'fastify'
+import type { Permissions } from '../credentials/permissions.js'
+import { authenticateCaller } from './caller.js'
+import { serviceOf, type ServiceContext, type ServiceRuntime } from './context.js'
+import { ServiceError } from './errors.js'
+import { boundedExpiry, checkWithin, effective, lifetime, subjectFor } from './grant.js'
+import type { JwtRequest } from './schemas.js'
+
+export interface AccessTokenClaims {
+  readonly sub: string
+  readonly permissions: Permissions
+  readonly actor?: string | undefined
+  readonly clientId?: string | undefined
+  /** Unix seconds */
+  readonly exp: number
+}
+
+export async function signAccessToken(svc: ServiceRuntime, c: AccessTokenClaims, nowSeconds: number): Promise<{ token: string; jti: string }> {
+  const jti = randomUUID()
+  const payload: Record<string, unknown> = { permissions: c.permissions }
+  if (c.actor) payload.act = { sub: c.actor }
+  if (c.clientId) payload.client_id = c.clientId
+  const token = await new SignJWT(payload)
+    .setProtectedHeader({ alg: svc.keys.current.alg, kid: svc.keys.current.kid, typ: 'at+jwt' })
+    .setIssuer(svc.name)
+    .setSubject(c.sub)
+    .setAudience(svc.audience)
+    .setIssuedAt(nowSeconds)
+    .setExpirationTime(c.exp)
+    .setJti(jti)
+    .sign(svc.keys.current.privateKey)
+  return { token, jti }
+}
+
+/** POST /v1/auth/jwt: Basic or an API key, never a JWT (SPEC §6). */
+export async function issueJwt(req: FastifyRequest<{ Body: JwtRequest }>, ctx: ServiceContext) {
+  const caller = await authenticateCaller(req, ctx, { apiKey: 'any' })
+  const body = req.body
+  const subject = subjectFor(caller, body.targetUser, ctx)
+  checkWithin(body.permissions, subject.ceiling)
+  if (caller.via === 'apikey') checkWithin(body.permissions, caller.permissions)
+  const svc = serviceOf(ctx)
+  const now = Math.floor(ctx.now() / 1000)
+  const ttl = lifetime(body.expires, svc.defaultTtlSeconds, svc.maxTtlSeconds) as number
+  const exp = boundedExpiry(caller, now + ttl) as number
+  if (exp <= now) throw new ServiceError('forbidden', 'the API key used has expired')
+  const { token, jti } = await signAccessToken(svc, { sub: subject.user.name, actor: subject.actor, permissions: effective(body.permissions), exp }, now)
+  ctx.logger.info({ event: 'jwt_issued', jti, user: subject.user.name, actor: subject.actor, via: caller.via }, 'JWT issued')
+  return { token, tokenType: 'Bearer' as const, expiresAt: new Date(exp * 1000).toISOString(), expiresIn: exp - now }
+}

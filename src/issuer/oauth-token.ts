@@ -1,0 +1,104 @@
+// POST /oauth/token: RFC 6749 §4.4 client credentials, errors as §5.2. The client
+// authenticates with Basic (§2.3.1, form-encoded id and secret) or with
+// client_id/client_secret in the form body, never both (§2.3).
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { decodeClientCredentials, parseBasic } from '../accounts/basic-auth.js'
+import type { Client } from '../accounts/clients.js'
+import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
+import { atLeast, formatPermissions, isLevel, levelFor, type Level, type Permissions } from '../credentials/permissions.js'
+import { clientIpOf } from './client-ip.js'
+import { serviceOf, type ServiceContext } from './context.js'
+import { basicChallenge, OAuthError } from './errors.js'
+import { signAccessToken } from './issue-jwt.js'
+
+export type Form = Map<string, string[]>
+
+/** RFC 6749 §3.2 parameters arrive as application/x-www-form-urlencoded; repeats are kept to be refused. */
+export function parseForm(body: string): Form {
+  const out: Form = new Map()
+  for (const [k, v] of new URLSearchParams(body)) {
+    const list = out.get(k)
+    if (list) list.push(v)
+    else out.set(k, [v])
+  }
+  return out
+}
+
+/** One value or none; a repeated parameter is invalid_request (RFC 6749 §3.1). */
+export function single(form: Form, name: string): string | undefined {
+  const v = form.get(name)
+  if (v && v.length > 1) throw new OAuthError('invalid_request', `${name} given more than once`)
+  return v?.[0]
+}
+
+export async function authenticateClient(req: FastifyRequest, form: Form, ctx: ServiceContext): Promise<Client> {
+  const basic = parseBasic(req.headers.authorization)
+  const bodyId = single(form, 'client_id')
+  const bodySecret = single(form, 'client_secret')
+  if (basic === 'malformed') throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge)
+  if (basic !== 'absent' && (bodyId !== undefined || bodySecret !== undefined)) {
+    throw new OAuthError('invalid_request', 'client credentials in both the Authorization header and the body')
+  }
+  const challenge = basic !== 'absent' ? basicChallenge : {}
+  let id: string
+  let secret: string
+  if (basic !== 'absent') {
+    const decoded = decodeClientCredentials(basic)
+    if (decoded === 'malformed') throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge)
+    ;({ name: id, secret } = decoded)
+  } else if (bodyId !== undefined && bodySecret !== undefined) {
+    id = bodyId
+    secret = bodySecret
+  } else {
+    throw new OAuthError('invalid_client', 'client authentication required', 401, basicChallenge)
+  }
+  if (/[\u0000-\u001f\u007f]/.test(id) || /[\u0000-\u001f\u007f]/.test(secret)) {
+    throw new OAuthError('invalid_client', 'malformed client credentials', 401, challenge)
+  }
+  const attempt = ctx.throttle.begin(`client:${id}`, clientIpOf(req), ctx.now())
+  if (attempt.retryAfter > 0) {
+    throw new OAuthError('invalid_client', 'too many failed attempts; try again later', 429, { 'retry-after': String(attempt.retryAfter) })
+  }
+  let client: Client | undefined
+  let ok = false
+  try {
+    const clients = serviceOf(ctx).clients
+    client = clients?.get(id)
+    ok = client ? await verifyPassword(secret, client.secretHash) : await dummyVerify(secret, clients?.dummyHash)
+  } finally {
+    attempt.finish(ok, ctx.now())
+  }
+  if (!ok || !client) throw new OAuthError('invalid_client', 'unknown client or wrong secret', 401, challenge)
+  return client
+}
+
+/** `scope` as space-separated api:level; it may only narrow what the client holds (RFC 6749 §3.3). */
+function grantedScope(scope: string | undefined, client: Client): Permissions {
+  if (scope === undefined) return client.permissions
+  const out: Record<string, Level> = {}
+  for (const token of scope.split(' ').filter(Boolean)) {
+    const i = token.lastIndexOf(':')
+    const api = token.slice(0, i)
+    const level = token.slice(i + 1)
+    if (i <= 0 || !isLevel(level) || !/^[A-Za-z0-9_.-]+$/.test(api)) throw new OAuthError('invalid_scope', `"${token}" is not api:level`)
+    if (!atLeast(levelFor(client.permissions, api), level)) throw new OAuthError('invalid_scope', `the client may not hold ${token}`)
+    out[api] = level
+  }
+  return Object.freeze(out)
+}
+
+export async function oauthToken(req: FastifyRequest<{ Body: string }>, reply: FastifyReply, ctx: ServiceContext) {
+  const form = parseForm(req.body)
+  const grant = single(form, 'grant_type')
+  if (grant === undefined) throw new OAuthError('invalid_request', 'grant_type is required')
+  const client = await authenticateClient(req, form, ctx)
+  if (grant !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported')
+  const permissions = grantedScope(single(form, 'scope'), client)
+  const svc = serviceOf(ctx)
+  const now = Math.floor(ctx.now() / 1000)
+  const ttl = Math.min(client.ttlSeconds, svc.maxTtlSeconds)
+  const { token } = await signAccessToken(svc, { sub: client.clientId, clientId: client.clientId, permissions, exp: now + ttl }, now)
+  ctx.logger.info({ event: 'oauth_token_issued', client: client.clientId }, 'client credentials token issued')
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
+  return { access_token: token, token_type: 'Bearer' as const, expires_in: ttl, scope: formatPermissions(permissions) }
+}

@@ -1,0 +1,177 @@
+// Every SPEC §6 endpoint with its schema, in one place: the whole token-service API.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { createApiKey, deleteApiKeys, listApiKeys, patchApiKey } from './api-keys.js'
+import { serviceOf, type ServiceContext } from './context.js'
+import { OAuthError } from './errors.js'
+import { introspect, tokenInfo } from './introspect.js'
+import { issueJwt } from './issue-jwt.js'
+import { oauthToken } from './oauth-token.js'
+import {
+  ApiKeyCreated,
+  ApiKeyCreateRequest,
+  ApiKeyIds,
+  ApiKeyPatchRequest,
+  ApiKeyView,
+  IntrospectForm,
+  JwtRequest,
+  JwtResponse,
+  OAuthForm,
+  Problem,
+  TokenInfo,
+  TokenResponse,
+} from './schemas.js'
+import { Type } from '@sinclair/typebox'
+
+type Security = { [scheme: string]: string[] }[]
+const BASIC: Security = [{ BasicAuth: [] }]
+const BASIC_OR_KEY: Security = [{ BasicAuth: [] }, { ApiKeyAuth: [] }]
+const errors = { 400: Problem, 401: Problem, 403: Problem, 429: Problem }
+
+export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.post(
+    '/v1/auth/jwt',
+    {
+      schema: {
+        summary: 'Issue a JWT (Basic or API key; never a JWT)',
+        tags: ['tokens'],
+        security: BASIC_OR_KEY,
+        body: JwtRequest,
+        response: { 200: JwtResponse, ...errors },
+      },
+    },
+    (req: FastifyRequest<{ Body: JwtRequest }>) => issueJwt(req, ctx),
+  )
+
+  app.post(
+    '/v1/auth/apikeys',
+    {
+      schema: {
+        summary: 'Create an API key (shown once)',
+        tags: ['api keys'],
+        security: BASIC_OR_KEY,
+        body: ApiKeyCreateRequest,
+        response: { 201: ApiKeyCreated, ...errors },
+      },
+    },
+    async (req: FastifyRequest<{ Body: ApiKeyCreateRequest }>, reply: FastifyReply) => {
+      const created = await createApiKey(req, ctx)
+      reply.code(201).header('cache-control', 'no-store')
+      return created
+    },
+  )
+
+  app.get(
+    '/v1/auth/apikeys',
+    {
+      schema: {
+        summary: "List the caller's API keys (every key for admins); never a secret",
+        tags: ['api keys'],
+        security: BASIC,
+        response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors },
+      },
+    },
+    (req) => listApiKeys(req, ctx),
+  )
+
+  app.patch(
+    '/v1/auth/apikeys/:id',
+    {
+      schema: {
+        summary: 'Change description, enabled, ipFilter or expires of a key',
+        tags: ['api keys'],
+        security: BASIC,
+        params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9]{12}$' }) }),
+        body: ApiKeyPatchRequest,
+        response: { 200: ApiKeyView, 404: Problem, ...errors },
+      },
+    },
+    (req: FastifyRequest<{ Params: { id: string }; Body: ApiKeyPatchRequest }>) => patchApiKey(req, ctx),
+  )
+
+  app.post(
+    '/v1/auth/apikeys/delete',
+    {
+      schema: {
+        summary: 'Revoke API keys by id',
+        tags: ['api keys'],
+        security: BASIC,
+        body: ApiKeyIds,
+        response: { 200: Type.Object({ revoked: Type.Array(Type.String()), notFound: Type.Array(Type.String()) }), ...errors },
+      },
+    },
+    (req: FastifyRequest<{ Body: string[] }>) => deleteApiKeys(req, ctx),
+  )
+
+  app.post(
+    '/oauth/token',
+    {
+      schema: {
+        summary: 'OAuth2 client credentials (RFC 6749 §4.4)',
+        tags: ['oauth'],
+        security: [{ ClientBasicAuth: [] }, {}],
+        consumes: ['application/x-www-form-urlencoded'],
+        body: OAuthForm,
+        response: { 200: TokenResponse },
+      },
+      // The form is parsed by our own code (repeated parameters are errors); the schema documents it.
+      validatorCompiler: () => () => true,
+    },
+    (req: FastifyRequest<{ Body: string }>, reply) => oauthToken(formBody(req), reply, ctx),
+  )
+
+  app.post(
+    '/oauth/introspect',
+    {
+      schema: {
+        summary: 'Token introspection (RFC 7662) for JWTs and API keys',
+        tags: ['oauth'],
+        security: [{ BasicAuth: [] }, { ClientBasicAuth: [] }],
+        consumes: ['application/x-www-form-urlencoded'],
+        body: IntrospectForm,
+        response: { 200: TokenInfo },
+      },
+      validatorCompiler: () => () => true,
+    },
+    (req: FastifyRequest<{ Body: string }>, reply) => introspect(formBody(req), reply, ctx),
+  )
+  for (const url of ['/oauth/token', '/oauth/introspect']) {
+    app.route({
+      method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      schema: { hide: true },
+      handler: async (_req, reply) => {
+        reply.code(405).header('allow', 'POST')
+        throw new OAuthError('invalid_request', 'use POST with a form body', 400)
+      },
+    })
+  }
+
+  app.get(
+    '/v1/auth/token-info',
+    {
+      schema: {
+        summary: 'What a token the caller owns is worth now',
+        tags: ['tokens'],
+        security: BASIC,
+        querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 16384 }) }, { additionalProperties: false }),
+        response: { 200: TokenInfo, ...errors },
+      },
+    },
+    (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => tokenInfo(req, reply, ctx),
+  )
+
+  app.get(
+    '/.well-known/jwks.json',
+    { schema: { summary: 'Public keys of the signing key(s)', tags: ['tokens'], security: [] } },
+    async (_req, reply) => {
+      reply.header('content-type', 'application/jwk-set+json').header('cache-control', 'public, max-age=300')
+      return serviceOf(ctx).keys.jwks
+    },
+  )
+}
+
+/** The OAuth endpoints take only application/x-www-form-urlencoded (RFC 6749 §4.4.2). */
+function formBody<T extends FastifyRequest<{ Body: string }>>(req: T): T {
+  if (typeof req.body !== 'string') throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  return req
+}

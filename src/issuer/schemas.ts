@@ -1,0 +1,112 @@
+// Request and response schemas of the token service (SPEC §6): the same objects
+// validate requests (Ajv, unknown fields refused) and describe the API in OpenAPI.
+import { Type, type Static } from '@sinclair/typebox'
+
+const Level = Type.Union([Type.Literal('none'), Type.Literal('r'), Type.Literal('rw')])
+export const PermissionsBody = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 128 }), Level, {
+  description: 'API name -> none | r | rw, e.g. {"users": "rw", "sessions": "r"}',
+  maxProperties: 256,
+})
+const UserName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._@-]+$', description: 'a user of the users file' })
+const Duration = Type.String({ minLength: 2, maxLength: 40, description: 'ISO 8601 duration PnDTnHnMnS, e.g. PT1H or P30D' })
+const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'IPv4/IPv6 addresses or CIDR ranges' })
+const Description = Type.String({ maxLength: 1024 })
+
+export const JwtRequest = Type.Object(
+  {
+    targetUser: Type.Optional(UserName),
+    expires: Type.Optional(Duration),
+    permissions: PermissionsBody,
+  },
+  { additionalProperties: false },
+)
+export type JwtRequest = Static<typeof JwtRequest>
+
+export const JwtResponse = Type.Object({
+  token: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresAt: Type.String({ format: 'date-time' }),
+  expiresIn: Type.Integer({ description: 'seconds' }),
+})
+
+export const ApiKeyCreateRequest = Type.Object(
+  {
+    targetUser: Type.Optional(UserName),
+    expires: Type.Optional(Duration),
+    permissions: PermissionsBody,
+    description: Type.Optional(Description),
+    ipFilter: Type.Optional(Cidrs),
+    enabled: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+export type ApiKeyCreateRequest = Static<typeof ApiKeyCreateRequest>
+
+export const ApiKeyPatchRequest = Type.Object(
+  {
+    description: Type.Optional(Description),
+    enabled: Type.Optional(Type.Boolean()),
+    ipFilter: Type.Optional(Cidrs),
+    expires: Type.Optional(Type.Union([Duration, Type.Null()], { description: 'new lifetime from now, or null for none' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+)
+export type ApiKeyPatchRequest = Static<typeof ApiKeyPatchRequest>
+
+export const ApiKeyIds = Type.Array(Type.String({ pattern: '^[A-Za-z0-9]{12}$' }), { minItems: 1, maxItems: 1000, uniqueItems: true })
+
+export const ApiKeyView = Type.Object({
+  id: Type.String(),
+  user: Type.String(),
+  actor: Type.Optional(Type.String()),
+  description: Type.String(),
+  permissions: PermissionsBody,
+  ipFilter: Type.Array(Type.String()),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  enabled: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+})
+
+export const ApiKeyCreated = Type.Intersect([Type.Object({ key: Type.String({ description: 'shown only this once' }) }), ApiKeyView])
+
+export const Problem = Type.Object(
+  { type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String() },
+  { additionalProperties: true },
+)
+
+export const OAuthForm = Type.Object(
+  {
+    grant_type: Type.String({ description: 'client_credentials' }),
+    scope: Type.Optional(Type.String({ description: 'space-separated api:level, e.g. "users:r"' })),
+    client_id: Type.Optional(Type.String()),
+    client_secret: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+export const TokenResponse = Type.Object({
+  access_token: Type.String(),
+  token_type: Type.Literal('Bearer'),
+  expires_in: Type.Integer(),
+  scope: Type.String(),
+})
+
+export const IntrospectForm = Type.Object(
+  { token: Type.String(), token_type_hint: Type.Optional(Type.String()) },
+  { additionalProperties: true },
+)
+
+export const TokenInfo = Type.Object(
+  {
+    active: Type.Boolean(),
+    user: Type.Optional(Type.String()),
+    actor: Type.Optional(Type.String()),
+    method: Type.Optional(Type.Union([Type.Literal('jwt'), Type.Literal('apikey')])),
+    credential_id: Type.Optional(Type.String()),
+    issuer: Type.Optional(Type.String()),
+    expire_time: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    permissions: Type.Optional(PermissionsBody),
+  },
+  { additionalProperties: true },
+)

@@ -1,0 +1,124 @@
+// The token service (SPEC §6) on the traffic port under `issuer.prefix`. A Fastify
+// app that never listens: the proxy hands it the requests decide() routed here
+// (serverFactory gives us Fastify's request handler), so the service sits behind
+// the same path normalisation and global IP filter as everything else.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
+import { KeyExistsError, StoreUnavailableError } from '../keystore/key-store.js'
+import type { ServiceContext } from './context.js'
+import { OAuthError, ServiceError } from './errors.js'
+import { registerRoutes } from './routes.js'
+
+export interface TokenService {
+  handle(req: IncomingMessage, res: ServerResponse): void
+  close(): Promise<void>
+}
+
+const PROBLEM_BASE = 'https://gatehouse.dev/problems/'
+
+export async function createTokenService(prefix: string, ctx: ServiceContext): Promise<TokenService> {
+  let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024,
+    caseSensitive: true,
+    ignoreTrailingSlash: false,
+    serverFactory: (handler) => {
+      dispatch = handler
+      return http.createServer()
+    },
+    // Unknown fields are refused, never silently dropped; types are never coerced.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
+  })
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 16 * 1024 }, (_req, body, done) =>
+    done(null, body),
+  )
+
+  // Before any route is registered: encapsulated route contexts inherit these at registration.
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store')
+    if (err instanceof OAuthError) {
+      reply.code(reply.statusCode === 405 ? 405 : err.status).headers(err.headers)
+      return reply.send({ error: err.error, error_description: err.description })
+    }
+    if (err instanceof ServiceError) return problem(reply.headers(err.headers), err.status, err.code, err.detail)
+    if (err instanceof StoreUnavailableError) return problem(reply.header('retry-after', '1'), 503, 'store_unavailable', 'the key store is unavailable')
+    if (err instanceof KeyExistsError) return problem(reply, 409, 'conflict', 'try again')
+    if (err.validation) {
+      const first = err.validation[0]
+      const extra = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty
+      const message = extra !== undefined ? `${err.validationContext ?? 'body'}: unknown field "${extra}"` : err.message
+      if (req.url.includes('/oauth/')) return reply.code(400).send({ error: 'invalid_request', error_description: message })
+      return problem(reply, 400, 'invalid_body', message)
+    }
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'body_too_large', 'the request body is too large')
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'unsupported_media_type', 'use application/json')
+    if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.statusCode === 400) {
+      return problem(reply, 400, 'invalid_body', 'the body is not valid JSON')
+    }
+    ctx.logger.error({ err: { name: err.name, message: err.message, code: err.code } }, 'token service error')
+    return problem(reply, 500, 'internal', 'internal error')
+  })
+  app.setNotFoundHandler((_req, reply) => problem(reply, 404, 'not_found', 'no such endpoint'))
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Gatehouse token service',
+        version: '1',
+        description:
+          'Obtain and manage credentials for the APIs behind Gatehouse: JWTs after Basic auth, API keys shown once, OAuth2 client credentials, introspection. Authorize with BasicAuth (a user of the users file) or ApiKeyAuth, then try each endpoint.',
+      },
+      components: {
+        securitySchemes: {
+          BasicAuth: { type: 'http', scheme: 'basic', description: 'a user of the users file' },
+          BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT: accepted by the proxied APIs, refused here (403)' },
+          ApiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key' },
+          ClientBasicAuth: { type: 'http', scheme: 'basic', description: 'an OAuth2 client id and secret' },
+        },
+      },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: `${prefix}/docs`, uiConfig: { persistAuthorization: false } })
+  await app.register(
+    async (scoped) => {
+      registerRoutes(scoped, ctx)
+      scoped.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
+    },
+    { prefix },
+  )
+
+  await app.ready()
+  const handler = dispatch as ((req: IncomingMessage, res: ServerResponse) => void) | null
+  if (!handler) throw new Error('fastify did not hand over its request handler')
+  return {
+    handle: handler,
+    close: () => app.close(),
+  }
+}
+
+const TITLES: Record<string, string> = {
+  unauthenticated: 'Authentication required',
+  jwt_not_accepted: 'A JWT cannot be used here',
+  forbidden: 'Forbidden',
+  permission_exceeds_user: 'Permission beyond what the user holds',
+  not_found: 'Not found',
+  invalid_body: 'Invalid request',
+  too_many_attempts: 'Too many attempts',
+  store_unavailable: 'Credential store unavailable',
+  body_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  conflict: 'Conflict',
+  internal: 'Internal error',
+}
+
+function problem(reply: FastifyReply, status: number, code: string, detail: string) {
+  const title = TITLES[code] ?? 'Error'
+  return reply
+    .code(status)
+    .type('application/problem+json')
+    .send({ type: PROBLEM_BASE + code, title, status, detail })
+}
