@@ -11,10 +11,14 @@ import { stringify } from 'yaml'
 import { startGatehouse, StartError } from '../cli/serve.js'
 import type { Permissions } from '../credentials/permissions.js'
 import { newKeyRecord } from '../keystore/key-record.js'
+import { hashPassword } from '../accounts/password-hash.js'
 import { startLegacyApi } from './legacy-api.js'
 
 const dir = path.resolve(process.env.GATEHOUSE_DEMO_DIR ?? 'data/demo')
 const port = Number(process.env.GATEHOUSE_DEMO_PORT ?? 8080)
+// Demo only: known passwords so the printed commands work as they are.
+const DEMO_PASSWORDS = { alice: 'alice-demo-password', bob: 'bob-demo-password' }
+const DEMO_CLIENT_SECRET = 'demo-client-secret'
 const adminPort = Number(process.env.GATEHOUSE_DEMO_ADMIN_PORT ?? 9464)
 
 interface DemoKey {
@@ -36,6 +40,27 @@ async function main(): Promise<void> {
   const privatePem = await readFile(idpKeyFile, 'utf8')
   await writeFile(path.join(dir, 'demo-idp.pub'), createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }))
 
+  // The token service's accounts: demo users with fixed passwords, and one OAuth2 client.
+  const usersFile = path.join(dir, 'users.yaml')
+  const clientsFile = path.join(dir, 'clients.yaml')
+  if (!existsSync(usersFile) || !existsSync(clientsFile)) {
+    await writeFile(
+      usersFile,
+      stringify({
+        users: [
+          { name: 'alice', passwordHash: await hashPassword(DEMO_PASSWORDS.alice), permissions: { users: 'rw', sessions: 'r' }, admin: true, canImpersonate: true },
+          { name: 'bob', passwordHash: await hashPassword(DEMO_PASSWORDS.bob), permissions: { users: 'r' } },
+        ],
+      }),
+      { mode: 0o600 },
+    )
+    await writeFile(
+      clientsFile,
+      stringify({ clients: [{ clientId: 'demo-client', secretHash: await hashPassword(DEMO_CLIENT_SECRET), permissions: { users: 'r' } }] }),
+      { mode: 0o600 },
+    )
+  }
+
   const configFile = path.join(dir, 'gatehouse.yaml')
   await writeFile(
     configFile,
@@ -52,6 +77,7 @@ async function main(): Promise<void> {
         unmatched: 'deny',
         jwt: { issuers: [{ issuer: 'demo-idp', audience: 'legacy-api', publicKeyFile: './demo-idp.pub', algorithms: ['RS256'] }] },
         store: { type: 'file', path: './apikeys.json' },
+        issuer: { prefix: '/_gatehouse', usersFile: './users.yaml', clientsFile: './clients.yaml', jwtMaxTtl: 'P1D', jwtDefaultTtl: 'PT1H' },
       }),
   )
 
@@ -102,6 +128,22 @@ Paste these into another terminal:
 
   # 200 - a JWT from the demo IdP (RS256, valid 24 h)
   curl -i -H 'Authorization: Bearer ${token}' ${u}/api/v1/users/7
+
+The token service (users alice / ${DEMO_PASSWORDS.alice} and bob / ${DEMO_PASSWORDS.bob}):
+
+  # 200 - log in as bob and get a JWT for users:r, valid 15 minutes
+  curl -i -u bob:${DEMO_PASSWORDS.bob} -H 'Content-Type: application/json' -d '{"permissions":{"users":"r"},"expires":"PT15M"}' ${u}/_gatehouse/v1/auth/jwt
+
+  # 403 - bob may not ask for more than he holds
+  curl -i -u bob:${DEMO_PASSWORDS.bob} -H 'Content-Type: application/json' -d '{"permissions":{"users":"rw"}}' ${u}/_gatehouse/v1/auth/jwt
+
+  # 200 - an OAuth2 client-credentials token
+  curl -i -u demo-client:${DEMO_CLIENT_SECRET} -d 'grant_type=client_credentials&scope=users:r' ${u}/_gatehouse/oauth/token
+
+  # 200 - the public keys of issued tokens
+  curl -i ${u}/_gatehouse/.well-known/jwks.json
+
+  Swagger UI: ${u}/_gatehouse/docs   (README: "The life of a credential" walks through all of it)
 
 More:
   node dist/main.js keys list --config ${rel}
