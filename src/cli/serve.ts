@@ -142,7 +142,16 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
   }
 
-  async function reload(): Promise<boolean> {
+  // One reload at a time, each reading the files only once the previous one is
+  // installed: overlapping reloads (SIGHUP and the file watcher) could otherwise
+  // finish out of order and install the older files last.
+  let reloading: Promise<boolean> = Promise.resolve(true)
+  function reload(): Promise<boolean> {
+    reloading = reloading.then(reloadNow, reloadNow)
+    return reloading
+  }
+
+  async function reloadNow(): Promise<boolean> {
     const next = await loadConfigFile(opts.configFile, env)
     const problems: Problem[] = next.ok ? [] : next.problems
     let nextRuntime: Runtime | null = null

@@ -13,7 +13,7 @@ import { authenticateCaller, checkPassword } from './caller.js'
 import { clientIpOf } from './client-ip.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
-import { authenticateClient, parseForm, single } from './oauth-token.js'
+import { authenticateClient, CLIENT_REFUSED, parseForm, single } from './oauth-token.js'
 
 type Owner = { kind: 'user'; name: string; admin: boolean } | { kind: 'client'; id: string }
 
@@ -38,6 +38,10 @@ async function describe(token: string, owner: Owner, ctx: ServiceContext) {
   const identity = await identityOf(token, ctx)
   if (!identity || !owns(owner, identity)) return null
   const rt = ctx.runtime()
+  // A credential of ours whose user or client has since been removed is worth nothing: not active.
+  const own = identity.method === 'apikey' || identity.issuer === rt.ownIssuer
+  if (own && identity.clientId !== undefined && !rt.clients?.get(identity.clientId)) return null
+  if (own && identity.clientId === undefined && rt.users && !rt.users.get(identity.user)) return null
   const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
   return { identity, permissions }
 }
@@ -74,7 +78,8 @@ async function introspectionCaller(req: FastifyRequest, form: Map<string, string
       const user = await checkPassword(basic.name, basic.secret, clientIpOf(req), ctx)
       return { kind: 'user', name: user.name, admin: user.admin }
     } catch (err) {
-      if (err instanceof ServiceError) throw new OAuthError('invalid_client', err.detail, err.status === 429 ? 429 : 401, err.headers)
+      // Worded as for an unknown name (a client, below), so the answer does not tell user names apart (#81).
+      if (err instanceof ServiceError) throw new OAuthError('invalid_client', err.status === 429 ? err.detail : CLIENT_REFUSED, err.status === 429 ? 429 : 401, err.headers)
       throw err
     }
   }

@@ -47,6 +47,9 @@ interface Entry {
   lockedUntilMs: number
 }
 
+// How many more attempts a key with a clean record may have in flight than its failure limit.
+const BURST = 4
+
 // Long names share an entry rather than cost unbounded memory (a Basic header may be 8 KiB).
 const MAX_KEY_LENGTH = 256
 
@@ -110,9 +113,16 @@ class FailureCounter {
     return e === undefined ? 0 : Math.max(0, e.lockedUntilMs - nowMs)
   }
 
-  /** True when the failures so far plus the attempts in flight reach the limit. */
+  /**
+   * True when the failures so far plus the attempts in flight reach the limit. A key
+   * with no failure yet may have BURST times as many in flight, so parallel correct
+   * logins (automation, many users behind one NAT) are not refused, while a parallel
+   * guessing burst is still cut at a small bound before its first failure is known.
+   */
   full(key: string, nowMs: number): boolean {
-    return (this.#live(key, nowMs)?.failures ?? 0) + (this.#inFlight.get(key) ?? 0) >= this.o.limit
+    const failures = this.#live(key, nowMs)?.failures ?? 0
+    const limit = failures === 0 ? this.o.limit * BURST : this.o.limit
+    return failures + (this.#inFlight.get(key) ?? 0) >= limit
   }
 
   fail(key: string, nowMs: number): void {

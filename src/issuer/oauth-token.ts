@@ -13,10 +13,17 @@ import { signAccessToken } from './issue-jwt.js'
 
 export type Form = Map<string, string[]>
 
-/** RFC 6749 §3.2 parameters arrive as application/x-www-form-urlencoded; repeats are kept to be refused. */
+/** The one answer to an unknown name or a wrong secret; introspection gives it for users too (#81). */
+export const CLIENT_REFUSED = 'unknown name or wrong secret'
+
+/**
+ * RFC 6749 §3.2 parameters arrive as application/x-www-form-urlencoded; repeats are kept to be refused.
+ * A parameter sent without a value is treated as omitted (§3.2), as Swagger UI's forms send `scope=`.
+ */
 export function parseForm(body: string): Form {
   const out: Form = new Map()
   for (const [k, v] of new URLSearchParams(body)) {
+    if (v === '') continue
     const list = out.get(k)
     if (list) list.push(v)
     else out.set(k, [v])
@@ -68,7 +75,7 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   } finally {
     attempt.finish(ok, ctx.now())
   }
-  if (!ok || !client) throw new OAuthError('invalid_client', 'unknown client or wrong secret', 401, challenge)
+  if (!ok || !client) throw new OAuthError('invalid_client', CLIENT_REFUSED, 401, challenge)
   return client
 }
 

@@ -172,6 +172,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
 
 /** The OAuth endpoints take only application/x-www-form-urlencoded (RFC 6749 §4.4.2). */
 function formBody<T extends FastifyRequest<{ Body: string }>>(req: T): T {
-  if (typeof req.body !== 'string') throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  // Fastify also hands text/plain over as a string: only the form media type is a form.
+  const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase()
+  if (typeof req.body !== 'string' || type !== 'application/x-www-form-urlencoded') {
+    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+  }
   return req
 }

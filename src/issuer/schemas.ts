@@ -18,7 +18,8 @@ export const JwtRequest = Type.Object(
     expires: Type.Optional(Duration),
     permissions: PermissionsBody,
   },
-  { additionalProperties: false },
+  // Swagger UI pre-fills "Try it out" with the example; a generated one ("expires": "string") is a 400.
+  { additionalProperties: false, examples: [{ permissions: { users: 'r' }, expires: 'PT15M' }] },
 )
 export type JwtRequest = Static<typeof JwtRequest>
 
@@ -38,7 +39,7 @@ export const ApiKeyCreateRequest = Type.Object(
     ipFilter: Type.Optional(Cidrs),
     enabled: Type.Optional(Type.Boolean()),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ permissions: { users: 'r' }, description: 'laptop', expires: 'P30D' }] },
 )
 export type ApiKeyCreateRequest = Static<typeof ApiKeyCreateRequest>
 
@@ -49,7 +50,7 @@ export const ApiKeyPatchRequest = Type.Object(
     ipFilter: Type.Optional(Cidrs),
     expires: Type.Optional(Type.Union([Duration, Type.Null()], { description: 'new lifetime from now, or null for none' })),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, examples: [{ enabled: false }] },
 )
 export type ApiKeyPatchRequest = Static<typeof ApiKeyPatchRequest>
 
@@ -77,10 +78,10 @@ export const Problem = Type.Object(
 
 export const OAuthForm = Type.Object(
   {
-    grant_type: Type.String({ description: 'client_credentials' }),
-    scope: Type.Optional(Type.String({ description: 'space-separated api:level, e.g. "users:r"' })),
-    client_id: Type.Optional(Type.String()),
-    client_secret: Type.Optional(Type.String()),
+    grant_type: Type.String({ description: 'client_credentials', examples: ['client_credentials'] }),
+    scope: Type.Optional(Type.String({ description: 'space-separated api:level, e.g. "users:r"; empty: all the client holds', examples: [''] })),
+    client_id: Type.Optional(Type.String({ description: 'only without ClientBasicAuth', examples: [''] })),
+    client_secret: Type.Optional(Type.String({ description: 'only without ClientBasicAuth', examples: [''] })),
   },
   { additionalProperties: true },
 )
@@ -93,7 +94,7 @@ export const TokenResponse = Type.Object({
 })
 
 export const IntrospectForm = Type.Object(
-  { token: Type.String(), token_type_hint: Type.Optional(Type.String()) },
+  { token: Type.String({ examples: [''] }), token_type_hint: Type.Optional(Type.String({ examples: [''] })) },
   { additionalProperties: true },
 )
 

@@ -23,8 +23,7 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024,
-    caseSensitive: true,
-    ignoreTrailingSlash: false,
+    routerOptions: { caseSensitive: true, ignoreTrailingSlash: false },
     serverFactory: (handler) => {
       dispatch = handler
       return http.createServer()

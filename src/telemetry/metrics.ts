@@ -31,6 +31,11 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
+  // prom-client names these gauges *_total, which Prometheus reserves for counters
+  // (promtool check metrics refuses them); the resource-count gauges say the same.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(`gatehouse_${name}`)
+  }
 
   const requests = new client.Counter({
     name: 'gatehouse_requests_total',
@@ -95,13 +100,21 @@ export function createMetrics(sources: MetricSources): Metrics {
       for (const s of sources.jwks()) this.set({ issuer: s.issuer }, (s.lastSuccessAt ?? 0) / 1000)
     },
   })
-  new client.Gauge({
-    name: 'gatehouse_jwks_fetch_failures',
-    help: 'Failed JWKS fetches since start, per issuer.',
+  // A counter (so increase() survives restarts) fed at scrape time from the verifiers' own counts,
+  // which start again at zero when a reload builds a new verifier.
+  const seenFailures = new Map<string, number>()
+  new client.Counter({
+    name: 'gatehouse_jwks_fetch_failures_total',
+    help: 'Failed JWKS fetches, per issuer.',
     labelNames: ['issuer'] as const,
     registers: [registry],
     collect() {
-      for (const s of sources.jwks()) this.set({ issuer: s.issuer }, s.failures)
+      for (const s of sources.jwks()) {
+        const before = seenFailures.get(s.issuer) ?? 0
+        const added = s.failures >= before ? s.failures - before : s.failures
+        seenFailures.set(s.issuer, s.failures)
+        this.inc({ issuer: s.issuer }, added)
+      }
     },
   })
   new client.Gauge({

@@ -41,7 +41,7 @@ test('while the IdP is down or answers garbage, tokens with a known kid keep wor
   assert.ok(stats.some((s) => s.issuer === 'jwks-idp' && s.failures >= 3))
   // The failures show on the admin port.
   const metrics = await (await fetch(`${f.gh.adminUrl}/metrics`)).text()
-  assert.match(metrics, /gatehouse_jwks_fetch_failures\{issuer="jwks-idp"\} [3-9]/)
+  assert.match(metrics, /gatehouse_jwks_fetch_failures_total\{issuer="jwks-idp"\} [3-9]/)
   await f.idp.restart()
   f.idp.setMode('ok')
 })

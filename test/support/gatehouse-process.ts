@@ -37,7 +37,7 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 /** `node dist/main.js ...args` to completion; rejects (after killing it) past timeoutMs. */
 export function runCli(args: readonly string[], opts: RunOptions = {}): Promise<CliResult> {
-  const timeoutMs = opts.timeoutMs ?? 10_000
+  const timeoutMs = opts.timeoutMs ?? 30_000
   const child = spawn(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: childEnv(opts.env), stdio: 'pipe' })
   let stdout = ''
   let stderr = ''
@@ -142,7 +142,7 @@ export async function startServe(args: readonly string[], opts: { env?: NodeJS.P
 
   let listening: Record<string, unknown>
   try {
-    listening = await waitForLog((l) => l.msg === 'gatehouse listening', opts.timeoutMs ?? 10_000)
+    listening = await waitForLog((l) => l.msg === 'gatehouse listening', opts.timeoutMs ?? 20_000)
   } catch (e) {
     await stop(1000)
     throw e

@@ -122,20 +122,37 @@ describe('login throttle options and bounds', () => {
 })
 
 describe('login throttle attempts in flight (begin)', () => {
-  it('stops a parallel burst at the limit, before any failure is recorded', () => {
+  it('stops a parallel burst at four times the limit on a clean account, before any failure is recorded', () => {
     const t = createLoginThrottle()
     const burst = Array.from({ length: 50 }, () => t.begin('alice', '192.0.2.1', T0))
-    assert.equal(burst.filter((a) => a.retryAfter === 0).length, 5, 'five passwords checked, not fifty')
-    assert.ok(burst.slice(5).every((a) => a.retryAfter >= 1))
+    assert.equal(burst.filter((a) => a.retryAfter === 0).length, 20, 'twenty passwords checked, not fifty')
+    assert.ok(burst.slice(20).every((a) => a.retryAfter >= 1))
     for (const a of burst) a.finish(false, T0)
-    assert.equal(t.retryAfter('alice', '192.0.2.1', T0), 30, 'the five that ran are counted as failures')
+    assert.ok(t.retryAfter('alice', '192.0.2.1', T0) >= 30, 'the twenty that ran are counted as failures')
+  })
+
+  it('lets parallel correct logins of a clean account through', () => {
+    const t = createLoginThrottle()
+    const logins = Array.from({ length: 10 }, () => t.begin('alice', '192.0.2.1', T0))
+    assert.ok(logins.every((a) => a.retryAfter === 0))
+    for (const a of logins) a.finish(true, T0)
+    assert.equal(t.retryAfter('alice', '192.0.2.1', T0), 0)
+  })
+
+  it('after one failure, a parallel burst is cut at the limit', () => {
+    const t = createLoginThrottle()
+    t.begin('alice', '192.0.2.1', T0).finish(false, T0)
+    const burst = Array.from({ length: 50 }, () => t.begin('alice', '192.0.2.1', T0))
+    assert.equal(burst.filter((a) => a.retryAfter === 0).length, 4, 'one failure plus four in flight reach five')
+    for (const a of burst) a.finish(false, T0)
   })
 
   it('frees the place on finish, records the outcome once, and clears the account on success', () => {
     const t = createLoginThrottle({ perAccount: 2 })
-    const first = t.begin('alice', '192.0.2.1', T0)
-    const second = t.begin('alice', '192.0.2.1', T0)
-    assert.equal(t.begin('alice', '192.0.2.1', T0).retryAfter, 1, 'two in flight fill the account')
+    const held = Array.from({ length: 8 }, () => t.begin('alice', '192.0.2.1', T0))
+    assert.equal(t.begin('alice', '192.0.2.1', T0).retryAfter, 1, 'eight in flight fill a clean account (2 x 4)')
+    for (const a of held.slice(2)) a.finish(true, T0)
+    const [first, second] = held as [ReturnType<typeof t.begin>, ReturnType<typeof t.begin>]
     first.finish(true, T0)
     first.finish(false, T0)
     second.finish(false, T0)
@@ -149,7 +166,7 @@ describe('login throttle attempts in flight (begin)', () => {
 
   it('holds places per address too', () => {
     const t = createLoginThrottle({ perIp: 3 })
-    const held = ['a', 'b', 'c'].map((name) => t.begin(name, '192.0.2.1', T0))
+    const held = Array.from({ length: 12 }, (_, n) => t.begin(`user${n}`, '192.0.2.1', T0))
     assert.ok(held.every((a) => a.retryAfter === 0))
     assert.equal(t.begin('d', '192.0.2.1', T0).retryAfter, 1)
     assert.equal(t.begin('d', '192.0.2.2', T0).retryAfter, 0)

@@ -1,0 +1,309 @@
+// Turning runs into the report: per-scenario medians over rounds, ratios to the
+// direct upstream computed inside each round (then the median of those), the
+// issue-7 targets that this run can judge, and the Markdown table.
+import { PERCENTILES, pKey, type LatencySummary } from './histogram.js'
+
+export interface RunRecord {
+  readonly round: number
+  readonly target: 'direct' | 'gatehouse'
+  readonly requests: number
+  readonly durationS: number
+  readonly rps: number
+  readonly latencyUs: LatencySummary
+  readonly statuses: Record<string, number>
+  readonly errors: number
+  readonly timeouts: number
+  /** paced runs: requests due but never sent. */
+  readonly missed: number
+  /** Answers other than the expected status, plus socket errors and timeouts. */
+  readonly unexpected: number
+  readonly gh: {
+    readonly cpuUs: number
+    readonly cpuUsPerReq: number
+    /** Gatehouse's CPU over the run's wall time: 100 = one full core. */
+    readonly corePct: number
+    /** the kernel's share of cpuUsPerReq (stime): syscalls, socket and pipe writes */
+    readonly sysUsPerReq: number
+    readonly rssMaxMb: number
+    readonly rssEndMb: number
+    readonly hwmMb: number
+    readonly rssSlopeMbPerMin: number
+    readonly cacheHitPct: number | null
+    readonly logLinesPerReq: number
+  } | null
+  readonly upstreamCpuUsPerReq: number
+  readonly generatorPctOfCore: number
+  readonly cpu: { readonly busy: Record<string, number>; readonly loadBusy: number; readonly proxyBusy: number; readonly stealMax: number }
+  /** CPU used by processes that are not part of this benchmark, in % of one core. */
+  readonly otherPctOfCore: number
+}
+
+export interface ScenarioSummary {
+  readonly gh: {
+    readonly rps: number
+    readonly rpsMin: number
+    readonly rpsMax: number
+    readonly latencyUs: LatencySummary
+    readonly cpuUsPerReq: number
+    readonly sysUsPerReq: number
+    readonly corePct: number
+    readonly rssMaxMb: number
+    readonly rssSlopeMbPerMin: number
+    readonly cacheHitPct: number | null
+    readonly logLinesPerReq: number
+  }
+  readonly direct: { readonly rps: number; readonly latencyUs: LatencySummary; readonly upstreamCpuUsPerReq: number }
+  readonly ratio: { readonly rps: number; readonly p50: number; readonly p99: number; readonly p99_9: number }
+  readonly p99AddedUs: number
+  readonly loadBusy: number
+  readonly proxyBusy: number
+  readonly otherPctMax: number
+  readonly unexpected: number
+  readonly missed: number
+  readonly bound: string
+}
+
+export interface ScenarioResult {
+  readonly name: string
+  readonly title: string
+  readonly expect: number
+  readonly paced: boolean
+  readonly rate: number | null
+  readonly connections: number
+  readonly note: string | null
+  skipped: string | null
+  failed: string | null
+  readonly preflight: string[]
+  readonly runs: RunRecord[]
+  summary: ScenarioSummary | null
+}
+
+export interface VerifyRow {
+  readonly alg: string
+  readonly how: string
+  readonly verifies: number
+  readonly wallUsPerVerify: number
+  readonly cpuUsPerVerify: number
+}
+
+export interface Target {
+  readonly target: string
+  readonly measured: string
+  readonly verdict: 'met' | 'missed' | 'n/a'
+}
+
+export interface BenchReport {
+  readonly startedAt: string
+  readonly finishedAt: string
+  readonly gatehouse: { readonly commit: string; readonly srcDirty: boolean; readonly main: string }
+  readonly machine: { readonly cpuModel: string; readonly cpus: number; readonly kernel: string; readonly node: string; readonly loadavgAtEnd: number[] }
+  readonly settings: Record<string, unknown>
+  readonly verify: VerifyRow[]
+  readonly scenarios: ScenarioResult[]
+  targets?: Target[]
+}
+
+export function median(xs: readonly number[]): number {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return Number.NaN
+  const m = Math.floor(v.length / 2)
+  return v.length % 2 ? (v[m] as number) : ((v[m - 1] as number) + (v[m] as number)) / 2
+}
+
+function medianLatency(runs: readonly RunRecord[]): LatencySummary {
+  const out: LatencySummary = {}
+  for (const k of ['min', 'max', 'mean', ...PERCENTILES.map(pKey)]) out[k] = median(runs.map((r) => r.latencyUs[k] ?? Number.NaN))
+  return out
+}
+
+export function summarize(s: ScenarioResult): ScenarioSummary | null {
+  const gh = s.runs.filter((r) => r.target === 'gatehouse')
+  const direct = s.runs.filter((r) => r.target === 'direct')
+  if (gh.length === 0 || direct.length === 0) return null
+  const perRound = (f: (g: RunRecord, d: RunRecord) => number) =>
+    median(gh.map((g) => {
+      const d = direct.find((x) => x.round === g.round)
+      return d ? f(g, d) : Number.NaN
+    }))
+  const lat = (r: RunRecord, k: string) => r.latencyUs[k] ?? Number.NaN
+  const hit = gh.map((r) => r.gh?.cacheHitPct).filter((x): x is number => typeof x === 'number')
+  const loadBusy = median(gh.map((r) => r.cpu.loadBusy))
+  const proxyBusy = median(gh.map((r) => r.cpu.proxyBusy))
+  const corePct = median(gh.map((r) => r.gh?.corePct ?? Number.NaN))
+  const bound = s.paced
+    ? 'offered rate'
+    : proxyBusy >= 90
+      ? corePct >= 85
+        ? 'proxy core'
+        : `proxy core, shared (Gatehouse had ${corePct.toFixed(0)} %)`
+      : loadBusy >= 95
+        ? 'load core'
+        : 'neither (latency)'
+  return {
+    gh: {
+      rps: median(gh.map((r) => r.rps)),
+      rpsMin: Math.min(...gh.map((r) => r.rps)),
+      rpsMax: Math.max(...gh.map((r) => r.rps)),
+      latencyUs: medianLatency(gh),
+      cpuUsPerReq: median(gh.map((r) => r.gh?.cpuUsPerReq ?? Number.NaN)),
+      sysUsPerReq: median(gh.map((r) => r.gh?.sysUsPerReq ?? Number.NaN)),
+      corePct: median(gh.map((r) => r.gh?.corePct ?? Number.NaN)),
+      rssMaxMb: Math.max(...gh.map((r) => r.gh?.rssMaxMb ?? 0)),
+      rssSlopeMbPerMin: median(gh.map((r) => r.gh?.rssSlopeMbPerMin ?? Number.NaN)),
+      cacheHitPct: hit.length ? median(hit) : null,
+      logLinesPerReq: median(gh.map((r) => r.gh?.logLinesPerReq ?? Number.NaN)),
+    },
+    direct: { rps: median(direct.map((r) => r.rps)), latencyUs: medianLatency(direct), upstreamCpuUsPerReq: median(direct.map((r) => r.upstreamCpuUsPerReq)) },
+    ratio: {
+      rps: perRound((g, d) => g.rps / d.rps),
+      p50: perRound((g, d) => lat(g, 'p50') / lat(d, 'p50')),
+      p99: perRound((g, d) => lat(g, 'p99') / lat(d, 'p99')),
+      p99_9: perRound((g, d) => lat(g, 'p99_9') / lat(d, 'p99_9')),
+    },
+    p99AddedUs: perRound((g, d) => lat(g, 'p99') - lat(d, 'p99')),
+    loadBusy,
+    proxyBusy,
+    otherPctMax: Math.max(...s.runs.map((r) => r.otherPctOfCore)),
+    unexpected: gh.reduce((n, r) => n + r.unexpected, 0),
+    missed: gh.reduce((n, r) => n + r.missed, 0),
+    bound,
+  }
+}
+
+// ------------------------------------------------------------------ formatting
+const n0 = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–')
+const f = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : '–')
+const ms = (us: number | undefined) => (us !== undefined && Number.isFinite(us) ? (us / 1000).toFixed(us < 10_000 ? 2 : 1) : '–')
+
+export function computeTargets(r: BenchReport): Target[] {
+  const s = (name: string) => r.scenarios.find((x) => x.name === name)?.summary ?? null
+  const out: Target[] = []
+  const pub = s('public')
+  const rep = s('jwt-rs256')
+  const dis = s('jwt-rs256-distinct')
+  const verify = r.verify.find((v) => v.alg === 'RS256' && v.how.includes('50 in flight'))
+  if (dis && pub && verify) {
+    const base = verify.cpuUsPerVerify + pub.gh.cpuUsPerReq
+    const ratio = dis.gh.cpuUsPerReq / base
+    out.push({
+      target: 'uncached RS256 cost ≤ 1.3 × (jwtVerify + public proxying), CPU µs/request',
+      measured: `${f(dis.gh.cpuUsPerReq, 1)} µs vs ${f(verify.cpuUsPerVerify, 1)} + ${f(pub.gh.cpuUsPerReq, 1)} = ${f(base, 1)} µs → ${f(ratio)} ×`,
+      verdict: ratio <= 1.3 ? 'met' : 'missed',
+    })
+  } else out.push({ target: 'uncached RS256 cost ≤ 1.3 × (jwtVerify + public proxying)', measured: 'needs public, jwt-rs256-distinct and the verify loop', verdict: 'n/a' })
+  for (const k of ['apikey', 'apikey-distinct']) {
+    const a = s(k)
+    if (a && rep) {
+      const ok = a.gh.rps >= rep.gh.rps
+      out.push({
+        target: `${k}: req/s ≥ repeated RS256 JWT`,
+        measured: `${n0(a.gh.rps)} vs ${n0(rep.gh.rps)} req/s (${f(a.gh.rps / rep.gh.rps)} ×); CPU ${f(a.gh.cpuUsPerReq, 1)} vs ${f(rep.gh.cpuUsPerReq, 1)} µs/req`,
+        verdict: ok ? 'met' : 'missed',
+      })
+    }
+  }
+  const accepted = rep ?? s('apikey')
+  for (const k of ['reject-badsig', 'reject-nocred']) {
+    const a = s(k)
+    if (a && accepted) {
+      out.push({
+        target: `${k}: req/s ≥ accepted (repeated JWT) req/s`,
+        measured: `${n0(a.gh.rps)} vs ${n0(accepted.gh.rps)} req/s; CPU ${f(a.gh.cpuUsPerReq, 1)} vs ${f(accepted.gh.cpuUsPerReq, 1)} µs/req`,
+        verdict: a.gh.rps >= accepted.gh.rps ? 'met' : 'missed',
+      })
+    }
+  }
+  for (const k of ['rate-jwt-rs256', 'rate-public']) {
+    const a = s(k)
+    if (a) {
+      out.push({
+        target: `${k}: p99 added over direct ≤ 1 ms at the fixed rate`,
+        measured: `${f(a.p99AddedUs / 1000, 3)} ms (p99 ${ms(a.gh.latencyUs.p99)} vs direct ${ms(a.direct.latencyUs.p99)} ms)${a.missed > 0 ? `; ${a.missed} requests could not be sent on time` : ''}`,
+        verdict: a.p99AddedUs <= 1000 && a.missed === 0 ? 'met' : 'missed',
+      })
+    }
+  }
+  const c = s('c1000')
+  if (c) {
+    out.push({
+      target: 'RSS < 150 MB at 1,000 connections and the distinct API keys cached',
+      measured: `${f(c.gh.rssMaxMb, 0)} MB max; slope ${f(c.gh.rssSlopeMbPerMin, 2)} MB/min over ${r.settings.durationS} s runs (a soak needs BENCH_DURATION=300)`,
+      verdict: c.gh.rssMaxMb < 150 ? 'met' : 'missed',
+    })
+  }
+  out.push({ target: 'req/s vs HAProxy-jwt and the naive Node proxy', measured: 'measured by /work/shared/bench-peers/run.sh with test/bench/peer-candidate.sh', verdict: 'n/a' })
+  return out
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const L: string[] = []
+  const st = r.settings
+  L.push(`## Gatehouse benchmark — ${r.startedAt.slice(0, 16).replace('T', ' ')} UTC`)
+  L.push('')
+  L.push(
+    `Commit ${r.gatehouse.commit}${r.gatehouse.srcDirty ? ' (src/ has uncommitted changes)' : ''}, \`${r.gatehouse.main}\`; ` +
+      `${r.machine.cpuModel}, ${r.machine.cpus} cpus, kernel ${r.machine.kernel}, node ${r.machine.node}. ` +
+      `Gatehouse log level ${String(st.gatehouseLogLevel)}${st.gatehouseNodeArgs ? `, node flags \`${String(st.gatehouseNodeArgs)}\`` : ''}` +
+      `${st.distRebuilt ? '; dist/ was rebuilt from src/ by this run' : ''}.`,
+  )
+  L.push(
+    `Load: ${st.loadGenerator} closed loop (fixed-rate rows: ${st.pacedGenerator}); ${st.rounds} round(s) of ${st.durationS} s after ${st.warmupS} s warm-up, ` +
+      `direct and Gatehouse alternating; ${st.proxyCpu === null ? 'no CPU pinning' : `Gatehouse pinned to cpu ${st.proxyCpu}, generator and upstream on cpu ${st.loadCpu}`}. ` +
+      `Load average at the end: ${r.machine.loadavgAtEnd.join(' ')}.`,
+  )
+  L.push('')
+  L.push('Latency columns are Gatehouse (ms); ratios are Gatehouse ÷ direct upstream within each round, median over rounds. CPU is Gatehouse\'s own per request (utime+stime of all its threads; the kernel\'s share, stime, in brackets).')
+  L.push('')
+  L.push('| scenario | conns | Gatehouse req/s | direct req/s | req/s ÷ direct | p50 / p99 / p99.9 ms | p50 / p99 / p99.9 ÷ direct | p99 added ms | CPU µs/req (sys) | RSS MB max | cache hits % | Gatehouse % of its core | busy % load / proxy core | others % of a core | bound by | check |')
+  L.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|---|')
+  for (const s of r.scenarios) {
+    const name = `${s.name}${s.paced ? ` (@${s.rate}/s)` : ''}`
+    if (s.skipped) {
+      L.push(`| ${name} | | | | | | | | | | | | | | | skipped |`)
+      continue
+    }
+    if (s.failed || !s.summary) {
+      L.push(`| ${name} | ${s.connections} | | | | | | | | | | | | | | **FAILED** |`)
+      continue
+    }
+    const m = s.summary
+    const g = m.gh.latencyUs
+    const check = m.unexpected === 0 && m.missed === 0 ? `ok (${s.expect})` : `**${m.unexpected} unexpected${m.missed ? `, ${m.missed} not sent` : ''}**`
+    L.push(
+      `| ${name} | ${s.connections} | ${n0(m.gh.rps)} | ${n0(m.direct.rps)} | ${f(m.ratio.rps)} | ${ms(g.p50)} / ${ms(g.p99)} / ${ms(g.p99_9)} | ` +
+        `${f(m.ratio.p50, 1)} / ${f(m.ratio.p99, 1)} / ${f(m.ratio.p99_9, 1)} | ${f(m.p99AddedUs / 1000, 2)} | ${f(m.gh.cpuUsPerReq, 1)} (${f(m.gh.sysUsPerReq, 0)}) | ${f(m.gh.rssMaxMb, 0)} | ` +
+        `${m.gh.cacheHitPct === null ? '–' : f(m.gh.cacheHitPct, 1)} | ${f(m.gh.corePct, 0)} | ${f(m.loadBusy, 0)} / ${f(m.proxyBusy, 0)} | ${f(m.otherPctMax, 0)} | ${m.bound} | ${check} |`,
+    )
+  }
+  L.push('')
+  const notes = r.scenarios.filter((s) => s.note || s.skipped || s.failed)
+  for (const s of notes) {
+    if (s.skipped) L.push(`- **${s.name}** skipped: ${s.skipped}`)
+    else if (s.failed) L.push(`- **${s.name}** failed: ${s.failed}`)
+    else L.push(`- ${s.name}: ${s.note}`)
+  }
+  if (notes.length) L.push('')
+  L.push('Scenarios: ' + r.scenarios.map((s) => `\`${s.name}\` ${s.title}`).join('; ') + '.')
+  L.push('')
+  if (r.targets?.length) {
+    L.push('### Targets this run can judge (issue 7)')
+    L.push('')
+    L.push('| target | measured | verdict |')
+    L.push('|---|---|---|')
+    for (const t of r.targets) L.push(`| ${t.target} | ${t.measured} | ${t.verdict === 'met' ? 'met' : t.verdict === 'missed' ? '**missed**' : 'n/a'} |`)
+    L.push('')
+  }
+  if (r.verify.length) {
+    L.push(`### jose jwtVerify alone, ${r.settings.proxyCpu === null ? 'unpinned' : `on cpu ${r.settings.proxyCpu}`} (no HTTP)`)
+    L.push('')
+    L.push('| alg | how | verifies | wall µs/verify | CPU µs/verify |')
+    L.push('|---|---|--:|--:|--:|')
+    for (const v of r.verify) L.push(`| ${v.alg} | ${v.how} | ${n0(v.verifies)} | ${f(v.wallUsPerVerify, 1)} | ${f(v.cpuUsPerVerify, 1)} |`)
+    L.push('')
+  }
+  L.push(
+    '"busy %" is each core\'s busy time during Gatehouse\'s runs (median), whoever used it; "Gatehouse % of its core" is its own share. "bound by" says which core was saturated: ' +
+      'when it is the load core, the generator and upstream limit req/s and CPU µs/req is the figure to compare; "shared" means neighbours took part of the proxy core. "others" is the CPU used during the run by processes that are not part of the benchmark (max over runs), in % of one core.',
+  )
+  return `${L.join('\n')}\n`
+}

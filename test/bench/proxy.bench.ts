@@ -1,0 +1,708 @@
+// `npm run bench` (issue 7): what Gatehouse costs per request, measured against
+// the bare upstream in the same run. See test/bench/README.md for the method.
+//
+// One run: build dist/ if stale; make keys, tokens and API-key files in a temp
+// dir; start the upstream and the load generator on the load core; then per
+// scenario start Gatehouse (dist/main.js, pinned to the proxy core, its own
+// config), check it answers as expected, warm it up, and time direct, gatehouse,
+// direct, gatehouse … for BENCH_ROUNDS rounds; stop it. Last, jose jwtVerify
+// alone on the proxy core. Writes Markdown, JSON, SVG and PNG to BENCH_OUT.
+// Every process started is stopped by its PID at the end, on failure, on
+// Ctrl-C, and at the global deadline.
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { stringify } from 'yaml'
+import { chartSvg, svgToPng, type Series } from './lib/chart.js'
+import { exited, liveChildren, onPath, spawnTracked, stopAll, stopChild, TASKSET } from './lib/children.js'
+import { API, AUDIENCE, HS_SECRET_ENV, ISSUER, makeCredentials, type Alg, type Credentials } from './lib/credentials.js'
+import { cleanEnv, MAIN, PROJECT_ROOT, startGatehouse, type RunningGatehouse } from './lib/gatehouse.js'
+import { startWorker, wrkGenerator, type LoadGenerator, type LoadResult, type RunSpec } from './lib/loadgen.js'
+import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory, pidStat, selfAndAncestors, type PidStat } from './lib/procfs.js'
+import { requestOnce } from './lib/raw-client.js'
+import { rawRequest, writeRequestFile } from './lib/requests.js'
+import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult } from './lib/report.js'
+
+// ------------------------------------------------------------------ knobs
+const env = process.env
+const QUICK = env.BENCH_QUICK === '1'
+const int = (name: string, dflt: number, min = 1): number => {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return dflt
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < min) throw new Error(`${name}=${raw}: expected a number ≥ ${min}`)
+  return n
+}
+const ROUNDS = Math.floor(int('BENCH_ROUNDS', QUICK ? 1 : 3))
+const DURATION = int('BENCH_DURATION', QUICK ? 3 : 10)
+const WARMUP = int('BENCH_WARMUP', QUICK ? 1 : 3, 0)
+const CONNECTIONS = Math.floor(int('BENCH_CONNECTIONS', 50))
+const RATE = int('BENCH_RATE', 5000)
+const DISTINCT = Math.floor(int('BENCH_DISTINCT', QUICK ? 2000 : 10_000, 2))
+const VERIFY_SECONDS = int('BENCH_VERIFY_SECONDS', QUICK ? 0.6 : 2)
+const OUT_DIR = path.resolve(PROJECT_ROOT, env.BENCH_OUT ?? '.bench-results')
+const KEEP = env.BENCH_KEEP === '1'
+const NCPU = os.availableParallelism()
+const PIN = TASKSET !== null && NCPU >= 2 && env.BENCH_PIN !== '0'
+const PROXY_CPU = PIN ? Math.floor(int('BENCH_PROXY_CPU', 1, 0)) : null
+const LOAD_CPU = PIN ? Math.floor(int('BENCH_LOAD_CPU', 0, 0)) : null
+const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info'
+/** Extra node flags for Gatehouse, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
+const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+const WRK = onPath('wrk')
+const LOADGEN = env.BENCH_LOADGEN ?? (WRK ? 'wrk' : 'autocannon')
+if (LOADGEN !== 'wrk' && LOADGEN !== 'autocannon') throw new Error(`BENCH_LOADGEN=${LOADGEN}: wrk or autocannon`)
+if (LOADGEN === 'wrk' && !WRK) throw new Error('BENCH_LOADGEN=wrk but wrk is not on PATH (apt-get install wrk)')
+
+// ------------------------------------------------------------------ scenarios
+interface Ctx {
+  readonly creds: Credentials
+  readonly dir: string
+  token(alg: Alg): Promise<string>
+  rsPool(): Promise<string[]>
+  keysSmall(): Promise<string[]>
+  keysLarge(): Promise<string[]>
+}
+
+interface ScenarioDef {
+  readonly name: string
+  readonly title: string
+  readonly expect: 200 | 401
+  /** Fixed offered rate (paced) instead of a closed loop. */
+  readonly paced?: boolean
+  readonly connections?: number
+  /** Which API-key file the store reads. */
+  readonly store?: 'small' | 'large'
+  readonly cacheMaxEntries?: number
+  readonly note?: string
+  requests(ctx: Ctx): Promise<Buffer[]>
+}
+
+const GET = (pathname: string, headers: Record<string, string> = {}) => rawRequest({ method: 'GET', path: pathname, headers })
+const bearer = (t: string) => ({ Authorization: `Bearer ${t}` })
+const DISTINCT_CACHE = Math.min(1000, Math.floor(DISTINCT / 2))
+
+const SCENARIOS: ScenarioDef[] = [
+  { name: 'public', title: 'public API, no credential', expect: 200, requests: async () => [GET('/public/items/42')] },
+  ...(['RS256', 'ES256', 'EdDSA', 'HS256'] as const).map(
+    (alg): ScenarioDef => ({
+      name: `jwt-${alg.toLowerCase()}`,
+      title: `one ${alg} JWT, repeated`,
+      expect: 200,
+      requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token(alg)))],
+    }),
+  ),
+  {
+    name: 'jwt-rs256-distinct',
+    title: `${DISTINCT.toLocaleString('en-US')} distinct RS256 JWTs, cycled`,
+    expect: 200,
+    cacheMaxEntries: DISTINCT_CACHE,
+    note: `cache.maxEntries ${DISTINCT_CACHE} < ${DISTINCT} tokens cycled in order: an LRU gets 0 % hits, so every request pays a verification`,
+    requests: async (ctx) => (await ctx.rsPool()).map((t) => GET('/api/items/42', bearer(t))),
+  },
+  { name: 'apikey', title: 'one API key, repeated', expect: 200, requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })] },
+  {
+    name: 'apikey-distinct',
+    title: `${DISTINCT.toLocaleString('en-US')} distinct API keys, cycled`,
+    expect: 200,
+    store: 'large',
+    note: `${DISTINCT} keys in the file store; the default cache (10,000) can hold them all`,
+    requests: async (ctx) => (await ctx.keysLarge()).map((k) => GET('/api/items/42', { 'X-API-Key': k })),
+  },
+  {
+    name: 'reject-badsig',
+    title: 'rejected: RS256 JWT with a bad signature',
+    expect: 401,
+    requests: async (ctx) => [GET('/api/items/42', bearer(ctx.creds.tamper(await ctx.token('RS256'))))],
+  },
+  { name: 'reject-nocred', title: 'rejected: no credential', expect: 401, requests: async () => [GET('/api/items/42')] },
+  {
+    name: 'body-1mb',
+    title: 'POST, 1 MiB body streamed (one RS256 JWT)',
+    expect: 200,
+    requests: async (ctx) => [
+      rawRequest({ method: 'POST', path: '/api/upload', headers: bearer(await ctx.token('RS256')), body: Buffer.alloc(1024 * 1024, 0x61) }),
+    ],
+  },
+  {
+    name: 'c1000',
+    title: `1,000 keep-alive connections, ${DISTINCT.toLocaleString('en-US')} API keys`,
+    expect: 200,
+    connections: 1000,
+    store: 'large',
+    note: `the memory target: 1,000 connections and ${DISTINCT} cached credentials`,
+    requests: async (ctx) => (await ctx.keysLarge()).map((k) => GET('/api/items/42', { 'X-API-Key': k })),
+  },
+  { name: 'redis', title: 'one API key, Redis store', expect: 200, requests: async () => [] },
+  { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, requests: async () => [GET('/public/items/42')] },
+  {
+    name: 'rate-jwt-rs256',
+    title: `one RS256 JWT at ${RATE} req/s`,
+    expect: 200,
+    paced: true,
+    requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token('RS256')))],
+  },
+]
+const QUICK_SET = ['public', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'reject-nocred', 'rate-jwt-rs256']
+
+function selectScenarios(): ScenarioDef[] {
+  const raw = env.BENCH_SCENARIOS
+  const names = raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : QUICK ? QUICK_SET : SCENARIOS.map((s) => s.name)
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n))
+  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`)
+  return SCENARIOS.filter((s) => names.includes(s.name))
+}
+
+// ------------------------------------------------------------------ helpers
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function memo<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null
+  return () => (p ??= f())
+}
+
+/** Builds dist/ when a file under src/ is newer than dist/main.js (BENCH_BUILD=0 skips). */
+function ensureBuilt(): boolean {
+  const newest = (dir: string): number => {
+    let t = 0
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name)
+      t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+    }
+    return t
+  }
+  let built = 0
+  try {
+    built = statSync(MAIN).mtimeMs
+  } catch {
+    built = 0
+  }
+  if (built > 0 && (env.BENCH_BUILD === '0' || newest(path.join(PROJECT_ROOT, 'src')) <= built)) return false
+  log(built === 0 ? 'dist/main.js missing: building (tsc)' : 'src/ is newer than dist/: rebuilding (tsc)')
+  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
+    cwd: PROJECT_ROOT,
+    stdio: 'inherit',
+    timeout: 300_000,
+  })
+  if (r.status !== 0) throw new Error('tsc failed; fix the build first')
+  return true
+}
+
+function gitState(): { commit: string; dirty: boolean } {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 5000 }).trim()
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: PROJECT_ROOT, encoding: 'utf8', timeout: 5000 }).trim() !== ''
+    return { commit, dirty }
+  } catch {
+    return { commit: 'unknown', dirty: false }
+  }
+}
+
+function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials }) {
+  const issuers: Record<string, unknown>[] = (['RS256', 'ES256', 'EdDSA'] as const).map((alg) => ({
+    issuer: ISSUER[alg],
+    audience: AUDIENCE,
+    publicKeyFile: `./${o.creds.publicKeyFiles[alg] as string}`,
+    algorithms: [alg],
+  }))
+  issuers.push({ issuer: ISSUER.HS256, audience: AUDIENCE, secretEnv: HS_SECRET_ENV, algorithms: ['HS256'] })
+  return {
+    listen: '127.0.0.1:0',
+    admin: { listen: '127.0.0.1:0' },
+    upstream: { url: o.upstreamUrl },
+    apis: [
+      { name: API, prefixes: ['/api'] },
+      { name: 'public', prefixes: ['/public'], public: true },
+    ],
+    unmatched: 'deny',
+    jwt: { issuers },
+    store: o.store ?? { type: 'file', path: o.storePath },
+    ...(o.cacheMaxEntries !== undefined ? { cache: { maxEntries: o.cacheMaxEntries } } : {}),
+    log: { level: LOG_LEVEL },
+  }
+}
+
+interface Snapshot {
+  readonly procs: Map<number, PidStat>
+  readonly cpu: ReturnType<typeof cpuTimes>
+  readonly gh: PidStat | null
+  readonly upstream: PidStat | null
+  readonly worker: PidStat | null
+  readonly self: PidStat | null
+}
+
+// ------------------------------------------------------------------ main
+async function main(): Promise<number> {
+  const started = new Date()
+  const scenarios = selectScenarios()
+  if (!HAS_PROC) log('no /proc: CPU and RSS figures will be missing')
+  const rebuilt = ensureBuilt()
+  mkdirSync(OUT_DIR, { recursive: true })
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-'))
+  const estimate = scenarios.length * (4 + WARMUP + ROUNDS * 2 * (DURATION + 1.5)) + 30 + VERIFY_SECONDS * 12
+  const deadlineS = int('BENCH_MAX_SECONDS', Math.ceil(estimate * 2 + 120))
+  log(
+    `${scenarios.length} scenarios × ${ROUNDS} round(s) × ${DURATION}s (+${WARMUP}s warm-up), ${CONNECTIONS} connections, ` +
+      `load generator ${LOADGEN}, ${PIN ? `gatehouse on cpu ${PROXY_CPU}, load+upstream on cpu ${LOAD_CPU}` : 'no pinning (taskset missing or 1 cpu)'}; ` +
+      `about ${Math.round(estimate)} s, hard limit ${deadlineS} s`,
+  )
+  const deadline = setTimeout(() => {
+    log(`deadline of ${deadlineS} s exceeded: stopping everything`)
+    void stopAll().finally(() => process.exit(124))
+  }, deadlineS * 1000)
+  deadline.unref()
+
+  const childEnvBase = cleanEnv()
+  let worker: Awaited<ReturnType<typeof startWorker>> | null = null
+  let gen: LoadGenerator | null = null
+  let upstreamPid = 0
+  let redisPid = 0
+  let redis: ChildProcess | null = null
+  const results: ScenarioResult[] = []
+  let verify: BenchReport['verify'] = []
+  try {
+    // ---- credentials
+    const t0 = performance.now()
+    const creds = await makeCredentials(tmp)
+    const ctx: Ctx = {
+      creds,
+      dir: tmp,
+      token: (() => {
+        const cache = new Map<Alg, Promise<string>>()
+        return (alg: Alg) => {
+          let p = cache.get(alg)
+          if (!p) cache.set(alg, (p = creds.token(alg)))
+          return p
+        }
+      })(),
+      rsPool: memo(() => creds.tokenPool('RS256', DISTINCT)),
+      keysSmall: memo(() => creds.apiKeyFile(path.join(tmp, 'keys-small.json'), 1)),
+      keysLarge: memo(() => creds.apiKeyFile(path.join(tmp, 'keys-large.json'), DISTINCT)),
+    }
+    await ctx.keysSmall()
+    if (scenarios.some((s) => s.store === 'large')) await ctx.keysLarge()
+    if (scenarios.some((s) => s.name === 'jwt-rs256-distinct')) await ctx.rsPool()
+    log(`keys, tokens and key files ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+
+    // ---- upstream and generators on the load core
+    const upstream = spawnTracked('upstream', LOAD_CPU, process.execPath, ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test/bench/upstream.ts')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: childEnvBase,
+    })
+    upstreamPid = upstream.pid as number
+    const upstreamPort = await new Promise<number>((resolve, reject) => {
+      let out = ''
+      const timer = setTimeout(() => reject(new Error('upstream did not start within 20 s')), 20_000)
+      upstream.stdout?.setEncoding('utf8').on('data', (c: string) => {
+        out += c
+        const m = /"port":(\d+)/.exec(out)
+        if (m) {
+          clearTimeout(timer)
+          resolve(Number(m[1]))
+        }
+      })
+      void exited(upstream).then(() => reject(new Error('upstream exited during start-up')))
+    })
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}`
+    worker = await startWorker(LOAD_CPU, childEnvBase)
+    gen = LOADGEN === 'wrk' ? wrkGenerator(WRK as string, LOAD_CPU, childEnvBase) : worker
+    // From here on this process only waits and samples: keep it off the proxy core.
+    if (PIN && TASKSET) spawnSync(TASKSET, ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore', timeout: 5000 })
+
+    // ---- jwtVerify alone on the proxy core (nothing else runs there yet)
+    verify = await runVerifyLoop(ctx, tmp)
+
+    const ancestors = selfAndAncestors()
+    const snapshot = (gh: RunningGatehouse | null): Snapshot => ({
+      procs: allProcs(),
+      cpu: cpuTimes(),
+      gh: gh ? pidStat(gh.pid) : null,
+      upstream: pidStat(upstreamPid),
+      worker: worker ? pidStat(worker.pid) : null,
+      self: pidStat(process.pid),
+    })
+
+    // one direct warm-up for the upstream's JIT
+    const warmFile = path.join(tmp, 'warm.req')
+    writeRequestFile(warmFile, [GET('/public/items/42')])
+    await gen.run({ host: '127.0.0.1', port: upstreamPort, requestFile: warmFile, connections: CONNECTIONS, durationS: Math.max(1, WARMUP) })
+
+    for (const sc of scenarios) {
+      const res: ScenarioResult = {
+        name: sc.name,
+        title: sc.title,
+        expect: sc.expect,
+        paced: sc.paced === true,
+        rate: sc.paced ? RATE : null,
+        connections: sc.connections ?? CONNECTIONS,
+        note: sc.note ?? null,
+        skipped: null,
+        failed: null,
+        preflight: [],
+        runs: [],
+        summary: null,
+      }
+      results.push(res)
+      let storeOverride: Record<string, unknown> | undefined
+      let requests: Buffer[]
+      if (sc.name === 'redis') {
+        const r = await prepareRedis(ctx, tmp, upstreamUrl, childEnvBase)
+        if ('skip' in r) {
+          res.skipped = r.skip
+          log(`${sc.name}: skipped — ${r.skip}`)
+          continue
+        }
+        storeOverride = r.store
+        redis = r.child
+        redisPid = r.child.pid as number
+        requests = [GET('/api/items/42', { 'X-API-Key': r.key })]
+      } else requests = await sc.requests(ctx)
+      const reqFile = path.join(tmp, `${sc.name}.req`)
+      writeRequestFile(reqFile, requests)
+
+      const configFile = path.join(tmp, `${sc.name}.yaml`)
+      writeFileSync(
+        configFile,
+        stringify(
+          gatehouseConfig({
+            upstreamUrl,
+            storePath: `./keys-${sc.store ?? 'small'}.json`,
+            ...(sc.cacheMaxEntries !== undefined ? { cacheMaxEntries: sc.cacheMaxEntries } : {}),
+            ...(storeOverride ? { store: storeOverride } : {}),
+            creds,
+          }),
+        ),
+      )
+      let gh: RunningGatehouse | null = null
+      try {
+        gh = await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
+        // ---- pre-flight: the first, middle and last request answer as expected
+        const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
+        for (const i of picks) {
+          const r = await requestOnce('127.0.0.1', gh.port, requests[i] as Buffer)
+          res.preflight.push(`request #${i}: ${r.status}`)
+          if (r.status !== sc.expect) throw new Error(`pre-flight: request #${i} answered ${r.status}, expected ${sc.expect}: ${r.body.toString('utf8').slice(0, 300)}`)
+        }
+        const spec = (port: number, durationS: number): RunSpec => ({
+          host: '127.0.0.1',
+          port,
+          requestFile: reqFile,
+          connections: res.connections,
+          durationS,
+          ...(sc.paced ? { rate: RATE } : {}),
+        })
+        const runner = sc.paced ? worker : gen
+        if (WARMUP > 0) await runner.run(spec(gh.port, WARMUP))
+        log(`${sc.name}: ${sc.title}`)
+        for (let round = 1; round <= ROUNDS; round++) {
+          for (const target of ['direct', 'gatehouse'] as const) {
+            const port = target === 'direct' ? upstreamPort : gh.port
+            const rec = await timedRun(runner, spec(port, DURATION), target === 'gatehouse' ? gh : null, round, target === 'gatehouse' ? sc.expect : 200, snapshot, ancestors, redisPid)
+            res.runs.push(rec)
+            log(
+              `  round ${round} ${target.padEnd(9)} ${rec.rps.toFixed(0).padStart(7)} req/s  p50 ${((rec.latencyUs.p50 ?? 0) / 1000).toFixed(2)} ms` +
+                `  p99 ${((rec.latencyUs.p99 ?? 0) / 1000).toFixed(2)} ms` +
+                (rec.gh ? `  cpu ${rec.gh.cpuUsPerReq.toFixed(1)} µs/req (${rec.gh.corePct.toFixed(0)} % of a core)  rss ${rec.gh.rssMaxMb.toFixed(0)} MB` : '') +
+                `  busy load/proxy ${rec.cpu.loadBusy.toFixed(0)}/${rec.cpu.proxyBusy.toFixed(0)} %  others ${rec.otherPctOfCore.toFixed(0)} %` +
+                (rec.unexpected > 0 ? `  UNEXPECTED ${rec.unexpected}` : ''),
+            )
+          }
+        }
+        res.summary = summarize(res)
+      } catch (err) {
+        res.failed = err instanceof Error ? err.message : String(err)
+        log(`${sc.name}: FAILED — ${res.failed}`)
+      } finally {
+        if (gh) await gh.stop()
+        if (redis) await stopChild(redis, 3000)
+        redis = null
+        redisPid = 0
+      }
+    }
+  } finally {
+    clearTimeout(deadline)
+    if (worker) await worker.close()
+    await stopAll()
+    if (KEEP) log(`temp dir kept: ${tmp}`)
+    else rmSync(tmp, { recursive: true, force: true })
+  }
+
+  // ---- report
+  const git = gitState()
+  const finished = new Date()
+  const report: BenchReport = {
+    startedAt: started.toISOString(),
+    finishedAt: finished.toISOString(),
+    gatehouse: { commit: git.commit, srcDirty: git.dirty, main: path.relative(PROJECT_ROOT, MAIN) },
+    machine: {
+      cpuModel: os.cpus()[0]?.model ?? 'unknown',
+      cpus: NCPU,
+      kernel: os.release(),
+      node: process.version,
+      loadavgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    settings: {
+      quick: QUICK,
+      rounds: ROUNDS,
+      durationS: DURATION,
+      warmupS: WARMUP,
+      connections: CONNECTIONS,
+      rate: RATE,
+      distinct: DISTINCT,
+      loadGenerator: LOADGEN,
+      pacedGenerator: 'paced worker (open loop, latency from due time)',
+      proxyCpu: PROXY_CPU,
+      loadCpu: LOAD_CPU,
+      clkTck: CLK_TCK,
+      gatehouseLogLevel: LOG_LEVEL,
+      gatehouseNodeArgs: GH_NODE_ARGS.join(' '),
+      distRebuilt: rebuilt,
+    },
+    verify,
+    scenarios: results,
+  }
+  report.targets = computeTargets(report)
+  const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '').replace('T', '-')
+  const md = renderMarkdown(report)
+  const base = path.join(OUT_DIR, `bench-${stamp}`)
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
+  writeFileSync(`${base}.md`, md)
+  const series: Series[] = []
+  const pub = results.find((r) => r.name === 'public' && r.summary) ?? results.find((r) => r.summary && !r.paced)
+  if (pub?.summary) series.push({ label: `direct upstream, ${pub.name} (c${pub.connections})`, latencyUs: pub.summary.direct.latencyUs, dashed: true, grey: true })
+  const pacedRef = results.find((r) => r.paced && r.summary)
+  if (pacedRef?.summary) series.push({ label: `direct upstream, ${pacedRef.name} (@${pacedRef.rate}/s)`, latencyUs: pacedRef.summary.direct.latencyUs, grey: true })
+  // closed-loop scenarios solid, fixed-rate ones dashed
+  for (const r of results) {
+    if (r.summary) series.push({ label: `${r.name} ${r.paced ? `(@${r.rate}/s)` : `(c${r.connections})`}`, latencyUs: r.summary.gh.latencyUs, dashed: r.paced })
+  }
+  const title = 'Gatehouse latency by scenario (medians of rounds; dashed: fixed offered rate)'
+  const subtitle = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC · ${git.commit}${git.dirty ? '+dirty' : ''} · ${LOADGEN}, ${DURATION}s × ${ROUNDS} · ${PIN ? `gatehouse on cpu ${PROXY_CPU}` : 'unpinned'} · ${os.cpus()[0]?.model ?? ''}`
+  const svg = chartSvg(title, subtitle, series)
+  writeFileSync(`${base}.svg`, svg)
+  let pngNote = ''
+  try {
+    writeFileSync(`${base}.png`, svgToPng(svg))
+  } catch (err) {
+    pngNote = ` (PNG failed: ${err instanceof Error ? err.message : String(err)}; the SVG is there)`
+  }
+  for (const ext of ['json', 'md', 'svg', 'png']) {
+    try {
+      copyFileSync(`${base}.${ext}`, path.join(OUT_DIR, `latest.${ext}`))
+    } catch {
+      // png may be missing
+    }
+  }
+  process.stdout.write(`${md}\n`)
+  log(`wrote ${path.relative(process.cwd(), base)}.{md,json,svg,png} and latest.* in ${path.relative(process.cwd(), OUT_DIR) || '.'}${pngNote}`)
+  log(`total ${((finished.getTime() - started.getTime()) / 1000).toFixed(0)} s`)
+  return results.some((r) => r.failed) ? 1 : 0
+}
+
+async function timedRun(
+  gen: LoadGenerator,
+  spec: RunSpec,
+  gh: RunningGatehouse | null,
+  round: number,
+  expect: number,
+  snapshot: (gh: RunningGatehouse | null) => Snapshot,
+  ancestors: Set<number>,
+  redisPid: number,
+): Promise<RunRecord> {
+  const cacheBefore = gh ? await gh.cacheCounters() : null
+  const linesBefore = gh ? gh.lines() : 0
+  const rss: { t: number; kb: number }[] = []
+  let hwm = 0
+  const sample = () => {
+    if (!gh) return
+    const m = pidMemory(gh.pid)
+    if (m) {
+      rss.push({ t: performance.now() / 1000, kb: m.rssKb })
+      hwm = Math.max(hwm, m.hwmKb)
+    }
+  }
+  const b = snapshot(gh)
+  sample()
+  const sampler = setInterval(sample, 250)
+  let r: LoadResult
+  try {
+    r = await gen.run(spec)
+  } finally {
+    clearInterval(sampler)
+  }
+  const a = snapshot(gh)
+  sample()
+  const cacheAfter = gh ? await gh.cacheCounters() : null
+  const linesAfter = gh ? gh.lines() : 0
+
+  const usage = cpuBusy(b.cpu, a.cpu)
+  const ticksToUs = 1e6 / CLK_TCK
+  const d = (x: PidStat | null, y: PidStat | null) => (x && y ? y.ticks - x.ticks : Number.NaN)
+  const ours = (s: PidStat) =>
+    ancestors.has(s.pid) || s.ppid === process.pid || s.pid === gh?.pid || s.pid === a.upstream?.pid || s.pid === a.worker?.pid || (redisPid > 0 && s.pid === redisPid)
+  const foreign = foreignTicks(b.procs, a.procs, ours)
+  const elapsed = usage.elapsedTicks || 1
+  const generatorTicks = gen.name === 'wrk' ? (a.self && b.self ? a.self.childTicks - b.self.childTicks : Number.NaN) : d(b.worker, a.worker)
+  const okCount = expect === 200 ? (r.statuses['200'] ?? r.statuses['2xx/3xx'] ?? 0) : (r.statuses[String(expect)] ?? r.statuses['4xx/5xx'] ?? 0)
+  let gstats: RunRecord['gh'] = null
+  if (gh) {
+    const cpuUs = d(b.gh, a.gh) * ticksToUs
+    const sysUs = b.gh && a.gh ? (a.gh.stime - b.gh.stime) * ticksToUs : Number.NaN
+    const hits = cacheBefore && cacheAfter ? cacheAfter.hits - cacheBefore.hits : Number.NaN
+    const misses = cacheBefore && cacheAfter ? cacheAfter.misses - cacheBefore.misses : Number.NaN
+    gstats = {
+      cpuUs,
+      cpuUsPerReq: cpuUs / r.requests,
+      corePct: (100 * cpuUs) / ((elapsed * 1e6) / CLK_TCK),
+      sysUsPerReq: sysUs / r.requests,
+      rssMaxMb: Math.max(0, ...rss.map((x) => x.kb)) / 1024,
+      rssEndMb: (rss.at(-1)?.kb ?? 0) / 1024,
+      hwmMb: hwm / 1024,
+      rssSlopeMbPerMin: slope(rss.map((x) => [x.t, x.kb / 1024])) * 60,
+      cacheHitPct: hits + misses > 0 ? (100 * hits) / (hits + misses) : null,
+      logLinesPerReq: (linesAfter - linesBefore) / r.requests,
+    }
+  }
+  const cpuName = (n: number | null) => (n === null ? '' : `cpu${n}`)
+  return {
+    round,
+    target: gh ? 'gatehouse' : 'direct',
+    requests: r.requests,
+    durationS: r.durationS,
+    rps: r.rps,
+    latencyUs: r.latencyUs,
+    statuses: r.statuses,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    missed: r.missed,
+    unexpected: r.requests - okCount + r.errors + r.timeouts,
+    gh: gstats,
+    upstreamCpuUsPerReq: (d(b.upstream, a.upstream) * ticksToUs) / r.requests,
+    generatorPctOfCore: (100 * generatorTicks) / elapsed,
+    cpu: {
+      busy: usage.busy,
+      loadBusy: usage.busy[cpuName(LOAD_CPU) || 'cpu0'] ?? Number.NaN,
+      proxyBusy: usage.busy[cpuName(PROXY_CPU) || 'cpu1'] ?? Number.NaN,
+      stealMax: usage.stealMax,
+    },
+    otherPctOfCore: (100 * foreign) / elapsed,
+  }
+}
+
+/** Least-squares slope of y over x (NaN for fewer than 3 points). */
+function slope(pts: [number, number][]): number {
+  if (pts.length < 3) return Number.NaN
+  const n = pts.length
+  const mx = pts.reduce((s, p) => s + p[0], 0) / n
+  const my = pts.reduce((s, p) => s + p[1], 0) / n
+  let num = 0
+  let den = 0
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my)
+    den += (x - mx) ** 2
+  }
+  return den > 0 ? num / den : Number.NaN
+}
+
+async function runVerifyLoop(ctx: Ctx, tmp: string): Promise<BenchReport['verify']> {
+  const pool = (await ctx.rsPool().catch(() => null)) ?? []
+  const rsTokens = pool.length > 0 ? pool.slice(0, 1000) : await ctx.creds.tokenPool('RS256', 200)
+  const cases: { alg: Alg; issuer: string; audience: string; publicPem?: string; secret?: string; tokens: string[] }[] = [
+    { alg: 'RS256', issuer: ISSUER.RS256, audience: AUDIENCE, publicPem: await readPem(tmp, ctx.creds.publicKeyFiles.RS256), tokens: rsTokens },
+  ]
+  if (!QUICK) {
+    for (const alg of ['ES256', 'EdDSA'] as const) {
+      cases.push({ alg, issuer: ISSUER[alg], audience: AUDIENCE, publicPem: await readPem(tmp, ctx.creds.publicKeyFiles[alg]), tokens: await ctx.creds.tokenPool(alg, 200) })
+    }
+    cases.push({ alg: 'HS256', issuer: ISSUER.HS256, audience: AUDIENCE, secret: ctx.creds.hsSecret, tokens: await ctx.creds.tokenPool('HS256', 200) })
+  }
+  const jobFile = path.join(tmp, 'verify-job.json')
+  writeFileSync(jobFile, JSON.stringify({ seconds: VERIFY_SECONDS, cases }))
+  log(`jwtVerify alone on ${PROXY_CPU === null ? 'an unpinned core' : `cpu ${PROXY_CPU}`} (${cases.map((c) => c.alg).join(', ')})`)
+  const child = spawnTracked('verify-loop', PROXY_CPU, process.execPath, ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test/bench/verify-loop.ts'), jobFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: cleanEnv(),
+  })
+  let out = ''
+  let err = ''
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => (out += c))
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (err += c))
+  const timer = setTimeout(() => void stopChild(child, 1000), (VERIFY_SECONDS * 12 * cases.length + 30) * 1000)
+  const { code } = await exited(child)
+  clearTimeout(timer)
+  try {
+    if (code !== 0) throw new Error(err.trim().slice(-500))
+    return JSON.parse(out.trim().split('\n').at(-1) ?? '[]') as BenchReport['verify']
+  } catch (e) {
+    log(`jwtVerify loop failed: ${e instanceof Error ? e.message : String(e)}`)
+    return []
+  }
+}
+
+async function readPem(dir: string, file: string | undefined): Promise<string> {
+  const { readFile } = await import('node:fs/promises')
+  return readFile(path.join(dir, file as string), 'utf8')
+}
+
+/**
+ * The Redis store scenario, when it can run: the config must pass check-config,
+ * `keys create` must work against it (today it does not: the Redis store is not
+ * implemented and the command says so), and redis-server must be installed.
+ */
+async function prepareRedis(
+  _ctx: Ctx,
+  tmp: string,
+  upstreamUrl: string,
+  childEnv: NodeJS.ProcessEnv,
+): Promise<{ skip: string } | { store: Record<string, unknown>; key: string; child: ChildProcess }> {
+  const port = 16_379 + Math.floor(Math.random() * 1000)
+  const store = { type: 'redis', url: `redis://127.0.0.1:${port}` }
+  const file = path.join(tmp, 'redis-probe.yaml')
+  writeFileSync(file, stringify({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, upstream: { url: upstreamUrl }, apis: [{ name: API, prefixes: ['/api'] }], store }))
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: childEnv, encoding: 'utf8', timeout: 20_000 })
+  const check = run(['check-config', '--config', file])
+  if (check.status !== 0) return { skip: `store.type: redis is refused by check-config: ${(check.stderr || check.stdout).trim().split('\n').slice(0, 3).join(' ')}` }
+  const redisServer = onPath('redis-server')
+  let child: ChildProcess | null = null
+  if (redisServer) {
+    child = spawnTracked('redis-server', LOAD_CPU, redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+      env: childEnv,
+    })
+    await sleep(500)
+  }
+  const created = run(['keys', 'create', '--config', file, '--user', 'bench-redis', '--permissions', `${API}:rw`, '--json'])
+  if (created.status !== 0) {
+    if (child) await stopChild(child, 3000)
+    const why = (created.stderr || created.stdout).trim().split('\n')[0] ?? ''
+    return { skip: `\`gatehouse keys create\` fails with a Redis store: "${why}"${redisServer ? '' : ' (and redis-server is not installed)'}` }
+  }
+  if (!child) return { skip: 'redis-server is not installed (apt-get install redis-server)' }
+  const key = (JSON.parse(created.stdout) as { key: string }).key
+  return { store, key, child }
+}
+
+// ------------------------------------------------------------------ entry
+let stopping = false
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    if (stopping) return
+    stopping = true
+    log(`${sig}: stopping every process started (${liveChildren().map((c) => `${c.name} ${c.pid}`).join(', ') || 'none'})`)
+    void stopAll().finally(() => process.exit(130))
+  })
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code
+  },
+  async (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
+    await stopAll()
+    process.exitCode = 1
+  },
+)
