@@ -8,7 +8,9 @@ import { hashSecretCommand } from './cli/hash-secret.js'
 import { startGatehouse, StartError } from './cli/serve.js'
 import { loadConfigFile } from './config/load.js'
 import { formatProblems } from './config/problem.js'
+import type { KeyStore } from './keystore/key-store.js'
 import { openKeyStore } from './keystore/open-key-store.js'
+import { checkRedisStore } from './keystore/redis-config.js'
 
 const USAGE = `usage:
   gatehouse serve --config FILE            (or GATEHOUSE_CONFIG=FILE)
@@ -17,6 +19,7 @@ const USAGE = `usage:
   gatehouse keys create --config FILE --user NAME --permissions api:rw,api2:r [--expires PT1H] [--ip-filter CIDR,…] [--description TEXT] [--disabled] [--json]
   gatehouse keys list --config FILE [--json]
   gatehouse keys revoke --config FILE ID…
+  gatehouse keys migrate --config FILE --from file --to redis [--json]
 `
 
 async function main(argv: string[]): Promise<number> {
@@ -35,11 +38,8 @@ async function main(argv: string[]): Promise<number> {
       return keysCommand(rest, {
         stdout: process.stdout,
         stderr: process.stderr,
-        loadStore: async (file) => {
-          const loaded = await loadConfigFile(file)
-          if (!loaded.ok) throw new StartError(formatProblems(file, loaded.problems), 1)
-          return openKeyStore(loaded.value.config.store, { watch: false })
-        },
+        loadStore: (file) => openConfiguredStore(file),
+        openStore: (file, type) => openConfiguredStore(file, type),
       })
     case '-h':
     case '--help':
@@ -49,6 +49,16 @@ async function main(argv: string[]): Promise<number> {
     default:
       return usage(command ? `unknown command "${command}"` : 'a command is needed')
   }
+}
+
+/** The config's store, or (keys migrate) its store of the given type: store.path for file, store.url for redis. */
+async function openConfiguredStore(file: string, type?: 'file' | 'redis'): Promise<KeyStore> {
+  const loaded = await loadConfigFile(file)
+  if (!loaded.ok) throw new StartError(formatProblems(file, loaded.problems), 1)
+  const store = { ...loaded.value.config.store, type: type ?? loaded.value.config.store.type }
+  const problems = checkRedisStore(store)
+  if (problems.length > 0) throw new StartError(formatProblems(file, problems), 1)
+  return openKeyStore(store, { watch: false })
 }
 
 function configArg(args: string[]): string | undefined {

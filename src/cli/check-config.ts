@@ -13,7 +13,8 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
   }
   let store
   try {
-    store = await openKeyStore(loaded.value.config.store, { watch: false })
+    // connect: false — a config is checked without reaching Redis (like fetchKeys: false for JWKS).
+    store = await openKeyStore(loaded.value.config.store, { watch: false, connect: false })
   } catch (e) {
     err.write(`${file}: store: cannot open the key store: ${(e as Error).message}\n`)
     return 1

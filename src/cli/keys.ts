@@ -7,12 +7,15 @@ import { formatPermissions, parsePermissionList } from '../credentials/permissio
 import { isDescription, isUserName, validateRecord } from '../keystore/key-record.js'
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import { parseCidrs } from '../pipeline/ip-filter.js'
+import { runMigrate, type StoreType } from './keys-migrate.js'
 
 export interface KeysIo {
   readonly stdout: NodeJS.WritableStream
   readonly stderr: NodeJS.WritableStream
   /** Loads the config file and opens its store (without watching). Its errors propagate to the caller. */
   readonly loadStore: (configPath: string) => Promise<KeyStore>
+  /** Opens the config's store of this type, whatever store.type says (keys migrate). */
+  readonly openStore?: (configPath: string, type: StoreType) => Promise<KeyStore>
   /** For GATEHOUSE_CONFIG; default process.env. */
   readonly env?: Readonly<Record<string, string | undefined>>
   /** Milliseconds clock; default Date.now. */
@@ -23,6 +26,7 @@ const USAGE = `usage:
   gatehouse keys create --config FILE --user NAME --permissions api:rw,api2:r [--expires PT1H] [--ip-filter CIDR,CIDR] [--description TEXT] [--disabled] [--json]
   gatehouse keys list --config FILE [--user NAME] [--json]
   gatehouse keys revoke --config FILE ID…
+  gatehouse keys migrate --config FILE --from file --to redis [--json]   (or --from redis --to file)
 `
 
 const COMMON = { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } as const
@@ -39,6 +43,7 @@ const OPTIONS = {
   },
   list: { ...COMMON, user: { type: 'string' }, json: { type: 'boolean' } },
   revoke: { ...COMMON },
+  migrate: { ...COMMON, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
 } as const satisfies Record<string, ParseArgsConfig['options']>
 
 class UsageError extends Error {}
@@ -47,8 +52,8 @@ class UsageError extends Error {}
 export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
   const [sub, ...args] = argv
   if (sub === '-h' || sub === '--help' || sub === 'help') return help(io)
-  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') {
-    return usage(io, sub ? `unknown keys command "${sub}"` : 'keys needs a command: create, list or revoke')
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke' && sub !== 'migrate') {
+    return usage(io, sub ? `unknown keys command "${sub}"` : 'keys needs a command: create, list, revoke or migrate')
   }
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] }
   try {
@@ -60,6 +65,10 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
   if (parsed.values.help) return help(io)
   const configPath = (parsed.values.config as string | undefined) ?? (io.env ?? process.env).GATEHOUSE_CONFIG
   if (!configPath) return usage(io, `keys ${sub} needs --config FILE`)
+  if (sub === 'migrate') {
+    const code = await runMigrate(parsed.values, configPath, io)
+    return typeof code === 'string' ? usage(io, code) : code
+  }
 
   let run: (store: KeyStore) => Promise<number>
   try {

@@ -18,8 +18,7 @@ import { createAdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics } from '../telemetry/metrics.js'
-import { createLoginThrottle } from '../issuer/login-throttle.js'
-import { createTokenService, type TokenService } from '../issuer/service.js'
+import type { TokenService } from '../issuer/service.js'
 import type { Config } from '../config/schema.js'
 
 /** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
@@ -65,6 +64,10 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   } catch (err) {
     throw new StartError(`cannot open the key store: ${(err as Error).message}`, 2)
   }
+  if (config.store.type === 'redis' && config.issuer && !config.issuer.signingKeyFile) {
+    // Replicas share keys through Redis, but a generated signing key is each replica's own (README, Redis store).
+    logger.warn('the token service generates its own signing key per replica: set issuer.signingKeyFile to one key for all replicas')
+  }
 
   const cache = createVerifiedCache(config.cache.maxEntries, config.cache.ttlSeconds)
   store.onChange((change) => cache.dropKeys(change))
@@ -88,6 +91,9 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   const now = opts.now ?? Date.now
   let tokenService: TokenService | null = null
   if (config.issuer) {
+    // Loaded only when configured: Swagger UI and the service's schemas cost memory a bare proxy need not pay.
+    const { createTokenService } = await import('../issuer/service.js')
+    const { createLoginThrottle } = await import('../issuer/login-throttle.js')
     tokenService = await createTokenService(config.issuer.prefix, {
       runtime: () => runtime as Runtime,
       store,
@@ -106,23 +112,31 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   })
 
   let server: http.Server
+  const serverOptions = serverOptionsOf(config)
   try {
     server = config.tls
-      ? https.createServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) })
-      : http.createServer()
+      ? https.createServer({ ...serverOptions, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) })
+      : http.createServer(serverOptions)
   } catch (err) {
     await store.close()
     throw new StartError(`cannot read the TLS files: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
   }
-  configureServer(server)
+  configureServer(server, config)
   server.on('request', (req, res) => void handlers.onRequest(req, res))
   server.on('checkContinue', (req, res) => void handlers.onRequest(req, res))
   server.on('upgrade', (req, socket, head) => void handlers.onUpgrade(req, socket, head))
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed requests (smuggling attempts, bad headers): answer 400 and close.
+    // Malformed requests (smuggling attempts, bad headers), slow ones: answer and close.
     if (socket.writable && err.code !== 'ECONNRESET') {
-      socket.end(err.code === 'HPE_HEADER_OVERFLOW' ? 'HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\ncontent-length: 0\r\n\r\n' : 'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
+      const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400
+      // Closed once the answer is flushed: a client still sending must not keep it half-open.
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy())
     } else socket.destroy()
+  })
+  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8; security-cases #51).
+  server.on('connect', (_req, socket: import('node:stream').Duplex) => {
+    socket.on('error', () => socket.destroy())
+    socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy())
   })
 
   const admin = createAdminApp({
@@ -169,6 +183,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     }
     const old = runtime
     runtime = nextRuntime
+    configureServer(server, nextRuntime.config)
     // Keys or issuers may have changed: nothing verified under the old config is trusted.
     cache.clear()
     old?.close()
@@ -247,12 +262,32 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   }
 }
 
-function configureServer(server: http.Server): void {
+// What node's own clientError handler would answer (security-cases #65–#72, #99).
+const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
+  HPE_HEADER_OVERFLOW: 431,
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
+  ERR_HTTP_REQUEST_TIMEOUT: 408,
+}
+
+/** Options only createServer takes: changing them needs a restart. */
+function serverOptionsOf(c: Config): http.ServerOptions {
+  return {
+    maxHeaderSize: c.limits.maxHeaderBytes,
+    // node checks the header and request timeouts only this often (default 30 s,
+    // which would let a slowloris client outlive headersTimeout by that much).
+    connectionsCheckingInterval: Math.min(1000, Math.ceil(c.limits.headersTimeoutMs / 4)),
+  }
+}
+
+function configureServer(server: http.Server, c: Config): void {
   // Slow clients are cut off (security-cases #99); node's defaults are 60 s / 300 s.
-  server.headersTimeout = 20_000
-  server.requestTimeout = 300_000
+  server.headersTimeout = c.limits.headersTimeoutMs
+  // node requires requestTimeout ≥ headersTimeout (0 would mean none).
+  server.requestTimeout = Math.max(c.limits.requestTimeoutMs, c.limits.headersTimeoutMs)
   server.keepAliveTimeout = 5_000
-  server.maxHeadersCount = 200
+  // One more than the limit, so that decide() can tell "too many" from "exactly enough".
+  server.maxHeadersCount = c.limits.maxHeaderCount + 1
+  server.maxConnections = c.limits.maxConnections
 }
 
 function createPool(c: Config): Pool {
@@ -283,6 +318,7 @@ function restartOnly(a: Config, b: Config): string[] {
   if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
   if (a.issuer?.prefix !== b.issuer?.prefix) out.push('issuer (on/off, prefix)')
   if (a.log.level !== b.log.level) out.push('log.level')
+  if (a.limits.maxHeaderBytes !== b.limits.maxHeaderBytes) out.push('limits.maxHeaderBytes')
   return out
 }
 

@@ -12,6 +12,7 @@ import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
 import { createIpFilter, createIpSet } from '../pipeline/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
+import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from './load.js'
 import type { Checked, Problem } from './problem.js'
 import type { Config, IssuerConfig } from './schema.js'
@@ -54,7 +55,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const c = loaded.config
   const problems: Problem[] = []
 
-  const apis = compileApis(c.apis)
+  const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
 
   let users: UserDirectory | null = null
@@ -75,6 +76,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const now = deps.now ?? Date.now
   const jwt = await compileJwtVerifier(issuers, {
     leewaySeconds: c.jwt.leewaySeconds,
+    maxTokenBytes: c.limits.maxTokenBytes,
+    jwksFetchesPerMinute: c.limits.jwksFetchesPerMinute,
     now,
     env: deps.env ?? process.env,
     baseDir: loaded.dir,
@@ -112,6 +115,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       store: deps.store,
       cache: deps.cache,
       onCache: deps.onCache,
+      throttle: createFailureThrottle(c.limits.authFailuresPerMinute),
     },
     jwt: jwt.verifier,
     users,
@@ -120,6 +124,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     servicePrefix: service?.prefix ?? null,
     service,
     now,
+    maxRawHeaders: 2 * c.limits.maxHeaderCount,
+    maxBodyBytes: c.limits.maxBodyBytes,
     headerPlan: compileHeaderPlan({
       prefix: c.identityHeaders.prefix,
       forwardAuthorization: c.identityHeaders.forwardAuthorization,

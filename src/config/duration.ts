@@ -7,6 +7,9 @@ export type DurationResult = { ok: true; seconds: number } | { ok: false; messag
 const ALLOWED = 'an ISO 8601 duration PnDTnHnMnS with whole numbers (days, hours, minutes, seconds), e.g. PT1H, P1D or P1DT12H'
 // Each number is at most 9 digits: enough for any sane lifetime, never beyond 2^53.
 const FORM = /^P(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?$/
+// The longest duration formatDuration writes in that form (days ≤ 9 digits): anything
+// longer (PT999999999H is 41 666 666 days) would not round-trip, so it is refused.
+export const MAX_DURATION_SECONDS = 999_999_999 * 86_400 + 86_399
 
 export function parseDuration(text: string): DurationResult {
   if (typeof text !== 'string' || text.length === 0) return fail('is empty')
@@ -21,6 +24,7 @@ export function parseDuration(text: string): DurationResult {
   ]
   const seconds = ((days * 24 + hours) * 60 + minutes) * 60 + secs
   if (seconds <= 0) return { ok: false, message: `"${text}" is zero; a duration must be positive (${ALLOWED})` }
+  if (seconds > MAX_DURATION_SECONDS) return fail('is too long')
   return { ok: true, seconds }
 }
 

@@ -10,6 +10,7 @@ import { ConfigSchema, type Config } from './schema.js'
 import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../pipeline/ip-filter.js'
 import { parseDuration } from './duration.js'
+import { checkRedisStore } from '../keystore/redis-config.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile<Config>(ConfigSchema)
@@ -43,7 +44,13 @@ export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEn
       problems: doc.errors.map((e) => ({ path: yamlPosition(lineCounter.linePos(e.pos[0])), message: `YAML: ${e.message.split('\n')[0]}` })),
     }
   }
-  const raw: unknown = doc.toJS() ?? {}
+  let raw: unknown
+  try {
+    // yaml refuses alias expansion past maxAliasCount (a "billion laughs" file) by throwing.
+    raw = doc.toJS({ maxAliasCount: 100 }) ?? {}
+  } catch (err) {
+    return { ok: false, problems: [{ path: '', message: `YAML: ${(err as Error).message}` }] }
+  }
   const problems: Problem[] = []
   const expanded = expandEnv(raw, '', env, problems)
   if (problems.length > 0) return { ok: false, problems }
@@ -76,7 +83,11 @@ function expandEnv(value: unknown, at: string, env: NodeJS.ProcessEnv, problems:
   if (Array.isArray(value)) return value.map((v, i) => expandEnv(v, `${at}[${i}]`, env, problems))
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {}
-    for (const [k, v] of Object.entries(value)) out[k] = expandEnv(v, at ? `${at}.${k}` : k, env, problems)
+    // defineProperty, not `out[k] =`: a `__proto__` key stays an own (and so unknown)
+    // field instead of becoming the prototype every other field is inherited from.
+    for (const [k, v] of Object.entries(value)) {
+      Object.defineProperty(out, k, { value: expandEnv(v, at ? `${at}.${k}` : k, env, problems), enumerable: true, writable: true, configurable: true })
+    }
     return out
   }
   return value
@@ -91,6 +102,7 @@ function fileFields(c: Config): [string, Record<string, unknown>, string][] {
   add('tls.certFile', c.tls, 'certFile')
   add('tls.keyFile', c.tls, 'keyFile')
   add('upstream.caFile', c.upstream, 'caFile')
+  add('store.caFile', c.store, 'caFile')
   if (Array.isArray(c.jwt?.issuers)) c.jwt.issuers.forEach((i, n) => add(`jwt.issuers[${n}].publicKeyFile`, i, 'publicKeyFile'))
   for (const k of ['signingKeyFile', 'usersFile', 'clientsFile']) add(`issuer.${k}`, c.issuer, k)
   const previous = c.issuer?.previousKeyFiles
@@ -138,7 +150,7 @@ function checkFields(c: Config, problems: Problem[]): void {
     }
   }
 
-  if (c.store?.type === 'redis' && !c.store.url) problems.push({ path: 'store.url', message: 'required when store.type is redis' })
+  problems.push(...checkRedisStore(c.store))
 
   if (c.issuer && typeof c.issuer === 'object') {
     for (const k of ['jwtMaxTtl', 'jwtDefaultTtl'] as const) {

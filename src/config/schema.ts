@@ -82,6 +82,9 @@ export const ConfigSchema = Type.Object(
           name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$' }),
           prefixes: Type.Array(Type.String({ minLength: 1, pattern: '^/' }), { minItems: 1 }),
           public: Type.Boolean({ default: false, description: 'no credential needed' }),
+          maxBodyBytes: Type.Optional(
+            Type.Integer({ minimum: 0, description: 'largest request body for this API, in bytes (-> 413); default limits.maxBodyBytes' }),
+          ),
         },
         Strict,
       ),
@@ -111,7 +114,35 @@ export const ConfigSchema = Type.Object(
       {
         type: Type.Union([Type.Literal('file'), Type.Literal('redis')], { default: 'file' }),
         path: Type.String({ minLength: 1, default: './data/apikeys.json' }),
-        url: Type.Optional(Type.String({ minLength: 1 })),
+        url: Type.Optional(
+          Type.String({ minLength: 1, description: 'redis://[:password@]host:port/db, or rediss:// for TLS (store.type redis)' }),
+        ),
+        keyPrefix: Type.String({
+          minLength: 1,
+          maxLength: 64,
+          pattern: '^[\\x21-\\x7e]+$',
+          default: 'gatehouse:',
+          description: 'every Redis key and the pub/sub channel start with this; replicas sharing keys use the same prefix',
+        }),
+        sentinels: Type.Optional(
+          Type.Array(HostPort, { minItems: 1, description: 'Redis Sentinels (host:port) asked for the primary of sentinelName' }),
+        ),
+        sentinelName: Type.Optional(Type.String({ minLength: 1, description: 'the Sentinel master group name; required with sentinels' })),
+        caFile: Type.Optional(
+          Type.String({ minLength: 1, description: 'PEM CA bundle trusted for a rediss:// server, relative to the config file (default: the system CAs)' }),
+        ),
+        timeoutMs: Type.Integer({
+          minimum: 50,
+          maximum: 60000,
+          default: 1000,
+          description: 'a Redis command not answered within this fails: the request gets 503 store_unavailable',
+        }),
+        waitReplicas: Type.Integer({
+          minimum: 0,
+          maximum: 16,
+          default: 0,
+          description: 'after each write, wait (at most timeoutMs) until this many replicas have it; 1 with Sentinel',
+        }),
       },
       { ...Strict, default: {} },
     ),
@@ -146,6 +177,50 @@ export const ConfigSchema = Type.Object(
         },
         Strict,
       ),
+    ),
+    limits: Type.Object(
+      {
+        maxHeaderBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1048576,
+          default: 16384,
+          description: 'largest request line plus header block, in bytes (-> 431); restart to change',
+        }),
+        maxHeaderCount: Type.Integer({ minimum: 8, maximum: 10000, default: 200, description: 'most header lines in a request (-> 431)' }),
+        maxBodyBytes: Type.Integer({
+          minimum: 0,
+          default: 10485760,
+          description: 'largest request body in bytes for APIs without their own maxBodyBytes (-> 413), chunked bodies included',
+        }),
+        maxConnections: Type.Integer({ minimum: 1, default: 10000, description: 'open client connections on the traffic port; more are closed at once' }),
+        headersTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 20000,
+          description: 'a client must send its whole header block within this (slowloris -> 408 and closed)',
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 300000,
+          description: 'a client must send its whole request, body included, within this (-> 408 and closed)',
+        }),
+        maxTokenBytes: Type.Integer({
+          minimum: 256,
+          maximum: 16384,
+          default: 16384,
+          description: 'longest bearer JWT looked at (at most 16 KiB); a longer one is 401 unverified',
+        }),
+        authFailuresPerMinute: Type.Integer({
+          minimum: 0,
+          default: 300,
+          description: 'failed credentials one client address (IPv6: one /64) may present per minute before unverified ones get 429; 0 = no limit',
+        }),
+        jwksFetchesPerMinute: Type.Integer({
+          minimum: 1,
+          default: 10,
+          description: 'most JWKS fetches per issuer in any minute, background refreshes included',
+        }),
+      },
+      { ...Strict, default: {} },
     ),
     log: Type.Object(
       {

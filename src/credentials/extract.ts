@@ -8,7 +8,8 @@ export type Extracted =
   | { kind: 'jwt'; token: string }
   | { kind: 'apikey'; key: string }
   | { kind: 'ambiguous'; detail: string }
-  | { kind: 'malformed'; detail: string }
+  /** `apiKey`: an API-key header or `ApiKey` credential, answered like any other key failure (security-cases #75). */
+  | { kind: 'malformed'; detail: string; apiKey?: true }
 
 /** Longest credential looked at; Node's whole header block is 16 KiB by default. */
 const MAX_CREDENTIAL = 16 * 1024
@@ -25,7 +26,8 @@ const KEY_AND_AUTHORIZATION = ambiguous('both an Authorization header and an API
 const TOO_LONG = malformed('credential too long')
 const BAD_SCHEME = malformed('Authorization scheme must be Bearer or ApiKey')
 const BAD_BEARER = malformed('Bearer credential is not a single b64token')
-const BAD_KEY = malformed('API key must be non-empty visible ASCII')
+const BAD_KEY: Extracted = Object.freeze({ kind: 'malformed', detail: 'API key must be non-empty visible ASCII', apiKey: true })
+const KEY_TOO_LONG: Extracted = Object.freeze({ kind: 'malformed', detail: 'credential too long', apiKey: true })
 
 export function compileExtractor(apiKeyHeaders: readonly string[]): (rawHeaders: readonly string[]) => Extracted {
   // Authorization is always read by scheme; it cannot double as a key header.
@@ -77,9 +79,9 @@ function parseAuthorization(value: string): Extracted {
 }
 
 function parseKeyHeader(value: string): Extracted {
-  if (value.length > MAX_CREDENTIAL + 16) return TOO_LONG
+  if (value.length > MAX_CREDENTIAL + 16) return KEY_TOO_LONG
   const key = value.trim()
-  if (key.length > MAX_CREDENTIAL) return TOO_LONG
+  if (key.length > MAX_CREDENTIAL) return KEY_TOO_LONG
   return key !== '' && isVisibleAscii(key) ? { kind: 'apikey', key } : BAD_KEY
 }
 
@@ -95,4 +97,34 @@ function isVisibleAscii(s: string): boolean {
     if (c < 0x21 || c > 0x7e) return false
   }
   return true
+}
+
+/**
+ * True when the query (with its `?`) has an `access_token` parameter, the RFC 6750
+ * §2.3 name, percent-encoded or not. Gatehouse never reads a credential from the
+ * query; this only lets a request that carries one there beside a header be refused.
+ */
+export function queryHasAccessToken(query: string): boolean {
+  let start = 1
+  while (start < query.length) {
+    let end = query.indexOf('&', start)
+    if (end === -1) end = query.length
+    let eq = query.indexOf('=', start)
+    if (eq === -1 || eq > end) eq = end
+    const n = eq - start
+    // `access_token` is 12 characters; spelled with escapes it is at most 36.
+    if (n === 12 ? query.startsWith('access_token', start) : n > 12 && n <= 36 && decodedName(query.slice(start, eq)) === 'access_token') {
+      return true
+    }
+    start = end + 1
+  }
+  return false
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replaceAll('+', ' '))
+  } catch {
+    return name
+  }
 }

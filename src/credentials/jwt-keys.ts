@@ -37,6 +37,8 @@ export interface KeySourceOptions {
   readonly fetchTimeoutMs: number
   readonly maxJwksBytes: number
   readonly maxBackoffMs: number
+  /** Most fetches of one remote JWKS in any minute. */
+  readonly maxFetchesPerMinute?: number | undefined
   /** Called when a JWKS refresh drops a kid, so verified tokens of that key are forgotten. */
   readonly onKeysRemoved?: (() => void) | undefined
 }
@@ -192,6 +194,7 @@ function compileRemote(
     maxBackoffMs: Math.max(opts.maxBackoffMs, cooldownMs),
     fetchTimeoutMs: opts.fetchTimeoutMs,
     maxBytes: opts.maxJwksBytes,
+    maxFetchesPerMinute: opts.maxFetchesPerMinute,
     onKeysRemoved: opts.onKeysRemoved,
   })
   return { ok: true, source: { getKey: remote.getKey, algorithms, remote } }

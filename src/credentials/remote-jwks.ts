@@ -2,7 +2,7 @@
 // no stale-if-error and no backoff (security-cases #93, #94, #96).
 import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
 /** Fetch limits used unless the caller overrides them (security-cases #94, "Library defaults"). */
-export const JWKS_DEFAULTS = Object.freeze({ fetchTimeoutMs: 5000, maxJwksBytes: 512 * 1024, maxBackoffMs: 5 * 60 * 1000 })
+export const JWKS_DEFAULTS = Object.freeze({ fetchTimeoutMs: 5000, maxJwksBytes: 512 * 1024, maxBackoffMs: 5 * 60 * 1000, maxFetchesPerMinute: 10 })
 
 export interface JwksStatus {
   readonly url: string
@@ -21,6 +21,8 @@ export interface RemoteJwksTiming {
   readonly maxBackoffMs: number
   readonly fetchTimeoutMs: number
   readonly maxBytes: number
+  /** Most fetches in any 60 s, whatever asks (unknown kids, refreshes, SIGHUP); unlimited when absent. */
+  readonly maxFetchesPerMinute?: number | undefined
   /** Called after a successful fetch that dropped a kid the previous set had. */
   readonly onKeysRemoved?: (() => void) | undefined
 }
@@ -46,6 +48,8 @@ export class RemoteJwks {
   #failures = 0
   #lastSuccessAt: number | null = null
   #lastError: string | null = null
+  /** Clock ms of the latest fetches, oldest first; at most maxFetchesPerMinute of them. */
+  readonly #recent: number[] = []
 
   constructor(
     readonly url: URL,
@@ -83,6 +87,7 @@ export class RemoteJwks {
   /** Fetches now, or joins the fetch already under way; never rejects. */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve()
+    if (this.#inflight === null && !this.#mayFetch()) return Promise.resolve()
     this.#inflight ??= this.#fetchOnce().finally(() => {
       this.#inflight = null
     })
@@ -104,6 +109,21 @@ export class RemoteJwks {
     const fresh = this.#set
     if (fresh === null) throw new errors.JWKSNoMatchingKey('no JSON Web Key Set available for this issuer')
     return fresh(header, token)
+  }
+
+  /** The per-minute cap (limits.jwksFetchesPerMinute): when it is reached, the next try waits for the oldest fetch to age out. */
+  #mayFetch(): boolean {
+    const cap = this.timing.maxFetchesPerMinute
+    if (cap === undefined) return true
+    const now = this.timing.now()
+    const oldest = this.#recent[0]
+    if (this.#recent.length >= cap && oldest !== undefined && now - oldest < 60_000) {
+      this.#schedule(60_000 - (now - oldest))
+      return false
+    }
+    this.#recent.push(now)
+    if (this.#recent.length > cap) this.#recent.shift()
+    return true
   }
 
   async #fetchOnce(): Promise<void> {

@@ -59,6 +59,10 @@ export interface JwtVerifierOptions {
   fetchKeys?: boolean
   /** Called when a JWKS refresh drops a kid (the verified-credential cache forgets its tokens). */
   onKeysRemoved?: () => void
+  /** Longest token looked at (config limits.maxTokenBytes); default 16 KiB. */
+  maxTokenBytes?: number
+  /** Most fetches of one remote JWKS in any minute (config limits.jwksFetchesPerMinute); default 10. */
+  jwksFetchesPerMinute?: number
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -76,9 +80,10 @@ interface CompiledIssuer {
 type Failure = Extract<JwtResult, { ok: false }>
 
 // Node's own header cap is 16 KiB (security-cases #32); a longer token is not one we issue or accept.
-const MAX_TOKEN_LENGTH = 16 * 1024
+const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024
 const MAX_KID_LENGTH = 256
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
+const LONE_SURROGATE = /\p{Cs}/u
 
 const invalid = (detail: string): Failure => ({ ok: false, reason: 'token_invalid', detail })
 const malformed = (detail: string): Failure => ({ ok: false, reason: 'credential_malformed', detail })
@@ -107,7 +112,7 @@ export async function compileJwtVerifier(
   }
   if (problems.length > 0) return { ok: false, problems }
   if (opts.fetchKeys !== false) for (const entry of compiled.values()) entry.remote?.start()
-  return { ok: true, verifier: createVerifier(compiled, leeway, now) }
+  return { ok: true, verifier: createVerifier(compiled, leeway, now, opts.maxTokenBytes ?? DEFAULT_MAX_TOKEN_LENGTH) }
 }
 
 async function compileIssuer(
@@ -126,6 +131,7 @@ async function compileIssuer(
     fetchTimeoutMs: opts.fetchTimeoutMs ?? JWKS_DEFAULTS.fetchTimeoutMs,
     maxJwksBytes: opts.maxJwksBytes ?? JWKS_DEFAULTS.maxJwksBytes,
     maxBackoffMs: opts.maxBackoffMs ?? JWKS_DEFAULTS.maxBackoffMs,
+    maxFetchesPerMinute: opts.jwksFetchesPerMinute ?? JWKS_DEFAULTS.maxFetchesPerMinute,
     onKeysRemoved: opts.onKeysRemoved,
   })
   if (!keys.ok || !scopeMap.ok) {
@@ -169,12 +175,12 @@ function compileScopeMap(
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: map }
 }
 
-function createVerifier(issuers: ReadonlyMap<string, CompiledIssuer>, leeway: number, now: () => number): JwtVerifier {
+function createVerifier(issuers: ReadonlyMap<string, CompiledIssuer>, leeway: number, now: () => number, maxLength: number): JwtVerifier {
   const remotes = [...issuers.values()].filter((i) => i.remote !== null)
   return {
     verify: async (token) => {
       try {
-        return await verifyToken(token, issuers, leeway, now)
+        return await verifyToken(token, issuers, leeway, now, maxLength)
       } catch {
         return invalid('token rejected')
       }
@@ -197,8 +203,9 @@ async function verifyToken(
   issuers: ReadonlyMap<string, CompiledIssuer>,
   leeway: number,
   now: () => number,
+  maxLength: number,
 ): Promise<JwtResult> {
-  const pre = precheck(token, issuers)
+  const pre = precheck(token, issuers, maxLength)
   if (!pre.ok) return pre
   const nowMs = now()
   let claims: JWTPayload
@@ -212,9 +219,14 @@ async function verifyToken(
 }
 
 /** Structure, issuer and alg, from the unverified token: no key lookup, no signature math. */
-function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>): { ok: true; issuer: CompiledIssuer } | Failure {
-  if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) {
+function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>, maxLength: number): { ok: true; issuer: CompiledIssuer } | Failure {
+  if (typeof token !== 'string' || token.length > maxLength || !COMPACT_JWS.test(token)) {
     return malformed('not a compact JWS')
+  }
+  // Header and claims are JSON objects in UTF-8 (RFC 8725 §3.7): base64url of a
+  // leading `{` starts with `e`; a BOM, UTF-16 or leading space would not (security-cases #29).
+  if (token.charCodeAt(0) !== 0x65 || token.charCodeAt(token.indexOf('.') + 1) !== 0x65) {
+    return malformed('header or claims are not a JSON object')
   }
   let header: ReturnType<typeof decodeProtectedHeader>
   let claims: JWTPayload
@@ -263,6 +275,8 @@ function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: number, 
   if (claims.iat !== undefined && claims.iat > nowSec + leeway) return invalid('iat in the future')
   if (claims.nbf !== undefined && exp < claims.nbf) return invalid('exp before nbf')
   if (typeof claims.sub !== 'string' || claims.sub === '') return invalid('sub missing')
+  // A lone surrogate (`\ud800`) is valid JSON but no user name (RFC 8725 §3.7; security-cases #29).
+  if (LONE_SURROGATE.test(claims.sub)) return invalid('sub malformed')
   const actor = actorOf(claims.act)
   if (actor === null) return invalid('act malformed')
   const permissions = permissionsOf(claims, issuer.scopeMap)
@@ -286,7 +300,7 @@ function actorOf(act: unknown): string | undefined | null {
   if (act === undefined) return undefined
   if (act === null || typeof act !== 'object' || Array.isArray(act)) return null
   const sub = (act as { sub?: unknown }).sub
-  return typeof sub === 'string' && sub !== '' ? sub : null
+  return typeof sub === 'string' && sub !== '' && !LONE_SURROGATE.test(sub) ? sub : null
 }
 
 /** The `permissions` claim, else scopes through the scopeMap; a string says what is malformed. */

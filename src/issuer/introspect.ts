@@ -26,7 +26,10 @@ async function identityOf(token: string, ctx: ServiceContext): Promise<Identity 
     return r.ok ? r.identity : null
   }
   const r = await ctx.runtime().jwt.verify(token)
-  return r.ok ? r.identity : null
+  if (!r.ok) return null
+  // A JWT revoked by its jti (POST /v1/auth/jwt/revoke) is not active (RFC 7662 §2.2).
+  const jti = r.identity.credentialId
+  return jti !== undefined && ctx.store.isJwtRevoked(jti, Math.floor(now / 1000)) ? null : r.identity
 }
 
 function owns(owner: Owner, id: Identity): boolean {

@@ -6,6 +6,7 @@ import { OAuthError } from './errors.js'
 import { introspect, tokenInfo } from './introspect.js'
 import { issueJwt } from './issue-jwt.js'
 import { oauthToken } from './oauth-token.js'
+import { JwtRevokeRequest, JwtRevokeResponse, revokeJwt } from './revoke-jwt.js'
 import {
   ApiKeyCreated,
   ApiKeyCreateRequest,
@@ -40,6 +41,20 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     },
     (req: FastifyRequest<{ Body: JwtRequest }>) => issueJwt(req, ctx),
+  )
+
+  app.post(
+    '/v1/auth/jwt/revoke',
+    {
+      schema: {
+        summary: 'Revoke one JWT by its jti, on every replica (admins only)',
+        tags: ['tokens'],
+        security: BASIC_OR_KEY,
+        body: JwtRevokeRequest,
+        response: { 200: JwtRevokeResponse, ...errors, 503: Problem },
+      },
+    },
+    (req: FastifyRequest<{ Body: JwtRevokeRequest }>) => revokeJwt(req, ctx),
   )
 
   app.post(

@@ -10,7 +10,8 @@ export const PermissionsBody = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.
 const UserName = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._@-]+$', description: 'a user of the users file' })
 const Duration = Type.String({ minLength: 2, maxLength: 40, description: 'ISO 8601 duration PnDTnHnMnS, e.g. PT1H or P30D' })
 const Cidrs = Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 100, description: 'IPv4/IPv6 addresses or CIDR ranges' })
-const Description = Type.String({ maxLength: 1024 })
+// No control characters, as the key store requires (keystore/key-record.ts): otherwise a 500 at store time.
+const Description = Type.String({ maxLength: 1024, pattern: '^[^\\x00-\\x1f\\x7f-\\x9f]*$', description: 'text, no control characters' })
 
 export const JwtRequest = Type.Object(
   {

@@ -34,7 +34,10 @@ export async function readKeyFile(path: string): Promise<Snapshot> {
   }
   try {
     // The identity comes from the open descriptor, so it belongs to exactly the bytes read.
-    const signature = fileSignature(await fh.stat())
+    const st = await fh.stat()
+    // Anyone who can write the file can add a key for any user: refuse it, as sshd refuses such authorized_keys.
+    if ((st.mode & 0o002) !== 0) throw new KeyFileInvalidError(path, ['the file is writable by every user (chmod o-w)'])
+    const signature = fileSignature(st)
     return { records: parseKeyFile(path, await fh.readFile('utf8')), signature }
   } finally {
     await fh.close()
@@ -72,12 +75,17 @@ export function parseKeyFile(path: string, text: string): Records {
  * The caller holds the lock and has created the directory.
  */
 export async function writeKeyFile(path: string, records: Records): Promise<string> {
+  return writeFileAtomically(path, serializeKeyFile(records))
+}
+
+/** The same crash-safe replacement for any file of the store (the JWT deny list too). */
+export async function writeFileAtomically(path: string, text: string): Promise<string> {
   const dir = dirname(path)
   const temp = join(dir, `${tempPrefix(path)}${process.pid}-${randomBytes(6).toString('hex')}`)
   const fh = await open(temp, 'wx', 0o600)
   let signature: string
   try {
-    await fh.writeFile(serializeKeyFile(records))
+    await fh.writeFile(text)
     await fh.sync()
     signature = fileSignature(await fh.stat()) // rename keeps inode, size and mtime
   } catch (err) {

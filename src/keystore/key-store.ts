@@ -1,5 +1,6 @@
-// The API-key store (SPEC §5, §8): one interface, implemented by the file store
-// and (later) the Redis store, both held to test/keystore/key-store-contract.ts.
+// The credential store (SPEC §5, §6, §8): API keys and the JWT deny list behind one
+// interface, implemented by the file store and the Redis store, both held to
+// test/keystore/key-store-contract.ts.
 import type { Permissions } from '../credentials/permissions.js'
 
 /** What is stored for one key. Never the secret: only its hash. */
@@ -47,6 +48,15 @@ export interface KeyStore {
   revoke(ids: readonly string[]): Promise<string[]>
   /** Records a use; may be batched and written later. Never throws. */
   touch(id: string, atSeconds: number): void
+  /**
+   * Denies a JWT by its `jti` until `expiresAt` (Unix seconds: when the token is
+   * refused anyway), on every replica within one second. A later end wins.
+   */
+  revokeJwt(jti: string, expiresAt: number): Promise<void>
+  /** The hot path, for every request with a JWT: answered from memory, never throws. */
+  isJwtRevoked(jti: string, nowSeconds: number): boolean
+  /** The revoked JWTs still in force, read from the backing store (migration). */
+  listRevokedJwts(nowSeconds: number): Promise<{ jti: string; expiresAt: number }[]>
   /** Called after any change, including ones made by another process. Returns an unsubscribe function. */
   onChange(listener: (change: KeyChange) => void): () => void
   /** True once loaded and while the backing store answers (/readyz). */

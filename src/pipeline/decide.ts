@@ -32,9 +32,14 @@ export interface DecideRuntime {
   /** The token service's path prefix (SPEC §6), or null when it is off. */
   readonly servicePrefix: string | null
   readonly now: () => number
+  /** limits.maxHeaderCount × 2: the longest rawHeaders list taken. */
+  readonly maxRawHeaders: number
+  /** limits.maxBodyBytes, for paths that no API names. */
+  readonly maxBodyBytes: number
 }
 
 export type Allowed = Extract<Decision, { ok: true }> & {
+  readonly api: CompiledApi | null
   readonly target: string
   readonly peerTrusted: boolean
   /** For the token service, which authenticates its callers itself, not for the upstream. */
@@ -45,12 +50,16 @@ export type Denied = Extract<Decision, { ok: false }>
 export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allowed | Denied> {
   // §3.8: TRACE would echo our identity headers back; CONNECT would open a tunnel.
   if (req.method === 'TRACE' || req.method === 'CONNECT') return deny('method_not_allowed', null, null)
+  // node keeps every header line in rawHeaders but only the first maxHeadersCount in
+  // req.headers: refuse rather than let the two views differ (security-cases #66).
+  if (req.rawHeaders.length > rt.maxRawHeaders) return deny('headers_too_large', null, null)
 
   const target = normalizeTarget(req.rawTarget)
   if (!target.ok) return deny('path_invalid', null, null, target.detail)
 
   const head = scanHeaders(req.rawHeaders)
   if (head.hostCount > 1) return deny('request_malformed', null, null, 'more than one Host header') // RFC 9112 §3.2
+  if (head.host !== undefined && !isHostValue(head.host)) return deny('request_malformed', null, null, 'Host is not host[:port]')
 
   const peerTrusted = rt.hasTrustedProxies && rt.trustedProxies.has(req.peerIp)
   const clientIp = peerTrusted
@@ -63,10 +72,13 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   }
 
   const api = rt.apis.match(target.path)
-  if (api?.public) return allow(target.path, target.query, api, null, null, clientIp, peerTrusted)
+  if (api?.public) {
+    if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', api, clientIp)
+    return allow(target.path, target.query, api, null, null, clientIp, peerTrusted)
+  }
   if (!api && rt.unmatched === 'deny') return deny('no_api', null, clientIp)
 
-  const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now())
+  const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
   if (!auth.ok) return deny(auth.reason, api, clientIp, auth.detail)
   const identity = auth.identity
   if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', api, clientIp)
@@ -75,19 +87,64 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   if (api && !isPermitted(permissions, api.name, req.method)) {
     return deny('permission_insufficient', api, clientIp, `needs ${req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? 'r' : 'rw'} on ${api.name}`)
   }
+  // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
+  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', api, clientIp)
   return allow(target.path, target.query, api, identity, permissions, clientIp, peerTrusted)
 }
 
-function scanHeaders(raw: readonly string[]): { hostCount: number; forwardedFor: string[] } {
+function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {
   let hostCount = 0
+  let host: string | undefined
+  let contentLength = 0
   const forwardedFor: string[] = []
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     // Cheap length filter before the case-insensitive compare.
-    if (name.length === 4 && name.toLowerCase() === 'host') hostCount++
-    else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') forwardedFor.push(raw[i + 1] as string)
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      hostCount++
+      host = raw[i + 1] as string
+    } else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') forwardedFor.push(raw[i + 1] as string)
+    // node has refused every Content-Length that is not one run of digits (RFC 9110 §8.6).
+    else if (name.length === 14 && name.toLowerCase() === 'content-length') contentLength = Number(raw[i + 1])
   }
-  return { hostCount, forwardedFor }
+  return { hostCount, host, forwardedFor, contentLength }
+}
+
+// RFC 3986 §3.2.2 reg-name: unreserved, pct-encoded and sub-delims.
+const REG_NAME = new Uint8Array(128)
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~%!$&'()*+,;=") REG_NAME[ch.charCodeAt(0)] = 1
+
+/**
+ * RFC 9112 §3.2: Host = uri-host [ ":" port ]; not empty (RFC 9110 §4.2.1: an http URI
+ * has a host). No userinfo (`a@evil`), path or space: the upstream gets it as
+ * X-Forwarded-Host and may build URLs from it (security-cases #50). Routing never reads it.
+ */
+function isHostValue(v: string): boolean {
+  const n = v.length
+  let i = 0
+  if (n === 0 || v.charCodeAt(0) === 0x3a) return false
+  if (v.charCodeAt(0) === 0x5b) {
+    const close = v.indexOf(']')
+    if (close < 2) return false
+    for (i = 1; i < close; i++) {
+      const c = v.charCodeAt(i)
+      if (!((c >= 0x30 && c <= 0x3a) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) || c === 0x2e)) return false
+    }
+    i = close + 1
+  } else {
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i)
+      if (c === 0x3a) break
+      if (c >= 0x80 || REG_NAME[c] !== 1) return false
+    }
+  }
+  if (i === n) return true
+  if (v.charCodeAt(i) !== 0x3a) return false
+  for (i++; i < n; i++) {
+    const c = v.charCodeAt(i)
+    if (c < 0x30 || c > 0x39) return false
+  }
+  return true
 }
 
 function allow(

@@ -7,6 +7,8 @@ import type { IpFilter } from './ip-filter.js'
 
 export type DenyReason =
   | 'request_malformed'
+  | 'headers_too_large'
+  | 'body_too_large'
   | 'path_invalid'
   | 'method_not_allowed'
   | 'ip_denied'
@@ -21,6 +23,7 @@ export type DenyReason =
   | 'key_disabled'
   | 'key_expired'
   | 'credential_ip_denied'
+  | 'credential_throttled'
   | 'permission_insufficient'
   | 'store_unavailable'
 
@@ -69,7 +72,7 @@ export type Decision =
       readonly clientIp: string | null
     }
 
-export type Status = 400 | 401 | 403 | 405 | 503
+export type Status = 400 | 401 | 403 | 405 | 413 | 429 | 431 | 503
 
 interface ReasonInfo {
   readonly status: Status
@@ -82,11 +85,15 @@ interface ReasonInfo {
    * and metrics keep the precise reason.
    */
   readonly shownAs?: string
+  /** Seconds for Retry-After (RFC 9110 §10.2.3): the refusal is temporary. */
+  readonly retryAfterSeconds?: number
 }
 
 // A new reason does not compile until it has a row here.
 export const REASONS: Readonly<Record<DenyReason, ReasonInfo>> = Object.freeze({
   request_malformed: { status: 400, title: 'Request malformed' },
+  headers_too_large: { status: 431, title: 'Too many request header fields' },
+  body_too_large: { status: 413, title: 'Request body too large' },
   path_invalid: { status: 400, title: 'Request path cannot be normalised safely' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   ip_denied: { status: 403, title: 'Client address not allowed' },
@@ -101,8 +108,11 @@ export const REASONS: Readonly<Record<DenyReason, ReasonInfo>> = Object.freeze({
   key_disabled: { status: 401, title: 'API key invalid', bearerError: 'invalid_token', shownAs: 'key_invalid' },
   key_expired: { status: 401, title: 'API key invalid', bearerError: 'invalid_token', shownAs: 'key_invalid' },
   credential_ip_denied: { status: 403, title: 'Client address not allowed for this credential' },
+  // security-cases #76: the window of pipeline/failure-throttle.ts.
+  credential_throttled: { status: 429, title: 'Too many failed credentials from this address', retryAfterSeconds: 60 },
   permission_insufficient: { status: 403, title: 'Permission insufficient', bearerError: 'insufficient_scope' },
-  store_unavailable: { status: 503, title: 'Credential store unavailable' },
+  // SPEC §8: the store reconnects by itself (within a second of Redis answering again).
+  store_unavailable: { status: 503, title: 'Credential store unavailable', retryAfterSeconds: 1 },
 })
 
 export const DENY_REASONS = Object.freeze(Object.keys(REASONS) as DenyReason[])

@@ -8,6 +8,8 @@ import { normalizeTarget } from './normalize-path.js'
 export interface CompiledApi {
   readonly name: string
   readonly public: boolean
+  /** Largest request body this API takes (security-cases #100). */
+  readonly maxBodyBytes: number
 }
 
 export interface ApiMatcher {
@@ -18,13 +20,15 @@ export interface ApiDefinition {
   readonly name: string
   readonly prefixes: readonly string[]
   readonly public: boolean
+  readonly maxBodyBytes?: number | undefined
 }
 
 export type CompiledApis =
   | { ok: true; matcher: ApiMatcher }
   | { ok: false; problems: { path: string; message: string }[] }
 
-export function compileApis(apis: readonly ApiDefinition[]): CompiledApis {
+/** `defaultMaxBodyBytes` applies to every API that names no maxBodyBytes of its own. */
+export function compileApis(apis: readonly ApiDefinition[], defaultMaxBodyBytes = Number.POSITIVE_INFINITY): CompiledApis {
   const problems: { path: string; message: string }[] = []
   const byKey = new Map<string, CompiledApi>()
   const seenAt = new Map<string, string>()
@@ -35,7 +39,7 @@ export function compileApis(apis: readonly ApiDefinition[]): CompiledApis {
     const firstIndex = names.get(def.name)
     if (firstIndex !== undefined) problems.push({ path: `apis[${i}].name`, message: `"${def.name}" is already the name of apis[${firstIndex}]` })
     else names.set(def.name, i)
-    const api: CompiledApi = Object.freeze({ name: def.name, public: def.public })
+    const api: CompiledApi = Object.freeze({ name: def.name, public: def.public, maxBodyBytes: def.maxBodyBytes ?? defaultMaxBodyBytes })
 
     def.prefixes.forEach((prefix, j) => {
       const at = `apis[${i}].prefixes[${j}]`

@@ -40,6 +40,8 @@ const ENCODED_CONTROL = fail('encoded control character in path')
 const BAD_UTF8 = fail('percent-encoded bytes in path are not valid UTF-8')
 const ABOVE_ROOT = fail('path climbs above the root')
 const DOT_PARAMS = fail('dot-segment with parameters in path')
+const DOUBLE_ENCODED = fail('double-encoded dot, / or \\ in path')
+const DOUBLE_ENCODED_SEPARATOR = /%252[EeFf]|%255[Cc]/
 
 /** Splits node's `req.url` into a normalised path and the verbatim query (with its `?`). */
 export function normalizeTarget(rawTarget: string): NormalizedTarget {
@@ -141,7 +143,9 @@ function decodeSegment(s: string, start: number, stop: number): string | Normali
     plain = i
     pct = s.indexOf('%', i)
   }
-  return out + s.slice(plain, stop)
+  const segment = out + s.slice(plain, stop)
+  // `%252e` (or `%25%32%65`) is the text `%2e` to us, but a dot to an upstream that decodes twice.
+  return segment.indexOf('%25') !== -1 && DOUBLE_ENCODED_SEPARATOR.test(segment) ? DOUBLE_ENCODED : segment
 }
 
 function escapedByte(s: string, at: number, stop: number): number {

@@ -2,7 +2,7 @@
 // table in pipeline/decision.ts. Bodies and challenges carry only our own fixed
 // text: never the credential, a header value or the path.
 import type { ServerResponse } from 'node:http'
-import { REASONS, problemType, type DenyReason } from '../pipeline/decision.js'
+import { DENY_REASONS, REASONS, problemType, type DenyReason } from '../pipeline/decision.js'
 
 export interface ProblemBody {
   readonly type: string
@@ -13,6 +13,14 @@ export interface ProblemBody {
 }
 
 const REALM = 'realm="gatehouse"'
+
+// Problem type -> Retry-After, for the reasons that are temporary (a 503 while the store is away).
+const RETRY_AFTER: ReadonlyMap<string, string> = new Map(
+  DENY_REASONS.flatMap((r) => {
+    const s = REASONS[r].retryAfterSeconds
+    return s === undefined ? [] : [[problemType(r), String(s)] as const]
+  }),
+)
 
 /** RFC 6750 §3: no error code when no credential was sent; otherwise the reason's code. */
 export function challengeFor(reason: DenyReason): string | undefined {
@@ -43,6 +51,8 @@ export function sendProblem(
     'x-request-id': opts.requestId,
   }
   if (opts.challenge) headers['www-authenticate'] = opts.challenge
+  const retryAfter = RETRY_AFTER.get(body.type)
+  if (retryAfter !== undefined) headers['retry-after'] = retryAfter
   // A refused request's body is never read (security-cases #100): close instead
   // of letting node drain it to reuse the connection.
   if (opts.close) headers.connection = 'close'

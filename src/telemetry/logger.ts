@@ -1,5 +1,8 @@
-// pino, one JSON line per request (SPEC §8). Nothing logged carries a header
-// value; the redact list is a second line of defence should someone log one.
+// pino, one JSON line per request (SPEC §8). Log calls pass only fields we chose
+// (ids, names, statuses, durations), never a header value, a token, a key or a
+// password; test/e2e/no-secrets.test.ts holds the whole log of a full run to that.
+// No `redact` paths: its wildcard matching on every line cost about 5 % of a
+// proxied request's CPU (bench profile) to guard fields that are never there.
 import pino, { type Logger } from 'pino'
 
 export type { Logger }
@@ -10,10 +13,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       level,
       base: { service: 'gatehouse' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      redact: {
-        paths: ['*.authorization', '*.Authorization', '*["x-api-key"]', '*.password', '*.secret', '*.token', '*.key'],
-        censor: '[redacted]',
-      },
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   )

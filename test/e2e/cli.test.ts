@@ -94,21 +94,21 @@ function refusesConnections(port: number): Promise<boolean> {
 }
 
 describe('check-config', { concurrency: 2 }, () => {
-  test('a valid config exits 0 and says ok', { timeout: 30_000 }, async () => {
+  test('a valid config exits 0 and says ok', { timeout: 60_000 }, async () => {
     const r = await runCli(['check-config', '--config', good])
     assert.equal(r.code, 0, r.stderr)
     assert.match(r.stdout, /good\.yaml: ok/)
     assert.equal(r.stderr, '')
   })
 
-  test('a config with several problems exits 1 and lists each one with its path', { timeout: 30_000 }, async () => {
+  test('a config with several problems exits 1 and lists each one with its path', { timeout: 60_000 }, async () => {
     const r = await runCli(['check-config', '--config', bad])
     assert.equal(r.code, 1)
     assert.equal(r.stdout, '')
     for (const re of badProblems) assert.match(r.stderr, re)
   })
 
-  test('a YAML syntax error exits 1 and names the line', { timeout: 30_000 }, async () => {
+  test('a YAML syntax error exits 1 and names the line', { timeout: 60_000 }, async () => {
     const file = path.join(dir, 'syntax.yaml')
     await writeFile(file, 'listen: 127.0.0.1:0\nupstream:\n  url: [http://127.0.0.1:1\napis: }\n')
     const r = await runCli(['check-config', '--config', file])
@@ -117,7 +117,7 @@ describe('check-config', { concurrency: 2 }, () => {
     assert.match(r.stderr, /YAML/)
   })
 
-  test('an unset ${ENV} is a problem at the path that uses it; a set one is expanded', { timeout: 30_000 }, async () => {
+  test('an unset ${ENV} is a problem at the path that uses it; a set one is expanded', { timeout: 60_000 }, async () => {
     const file = await writeConfig('env.yaml', { upstream: { url: '${GH_E2E_UPSTREAM_URL}' } })
     const [unset, set, wrong] = await Promise.all([
       runCli(['check-config', '--config', file]),
@@ -132,11 +132,10 @@ describe('check-config', { concurrency: 2 }, () => {
     assert.doesNotMatch(wrong.stdout, /gatehouse listening/)
     assert.match(wrong.stderr, /upstream\.url: must be http/)
   })
-
 })
 
 describe('serve: refusing to start', { concurrency: 2 }, () => {
-  test('the bad config exits 1 with the same problems and listens on nothing', { timeout: 30_000 }, async () => {
+  test('the bad config exits 1 with the same problems and listens on nothing', { timeout: 60_000 }, async () => {
     const [check, r] = await Promise.all([runCli(['check-config', '--config', bad]), runCli(['serve', '--config', bad])])
     assert.equal(r.code, 1)
     for (const re of badProblems) assert.match(r.stderr, re)
@@ -146,7 +145,7 @@ describe('serve: refusing to start', { concurrency: 2 }, () => {
     assert.ok(await refusesConnections(badAdminPort), 'the admin port was never opened')
   })
 
-  test('a port already taken exits 2 with a one-line reason', { timeout: 30_000 }, async () => {
+  test('a port already taken exits 2 with a one-line reason', { timeout: 60_000 }, async () => {
     const taken = net.createServer()
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()))
     try {
@@ -163,7 +162,7 @@ describe('serve: refusing to start', { concurrency: 2 }, () => {
     }
   })
 
-  test('no --config and no GATEHOUSE_CONFIG exits 1 with the usage', { timeout: 30_000 }, async () => {
+  test('no --config and no GATEHOUSE_CONFIG exits 1 with the usage', { timeout: 60_000 }, async () => {
     const r = await runCli(['serve'])
     assert.equal(r.code, 1)
     assert.match(r.stderr, /GATEHOUSE_CONFIG/)
@@ -174,7 +173,7 @@ describe('serve: refusing to start', { concurrency: 2 }, () => {
 })
 
 describe('serve: running', () => {
-  test('GATEHOUSE_CONFIG names the config when --config is absent', { timeout: 30_000 }, async () => {
+  test('GATEHOUSE_CONFIG names the config when --config is absent', { timeout: 60_000 }, async () => {
     const gh = await startServe([], { env: { GATEHOUSE_CONFIG: good } })
     try {
       assert.match(gh.proxyUrl, /^http:\/\/127\.0\.0\.1:\d+$/)
@@ -192,7 +191,7 @@ describe('serve: running', () => {
 const keyFile = () => path.join(dir, 'apikeys.json')
 
 describe('keys', { concurrency: 2 }, () => {
-  test('create --json prints one JSON object with id, key and the metadata', { timeout: 30_000 }, async () => {
+  test('create --json prints one JSON object with id, key and the metadata', { timeout: 60_000 }, async () => {
     const t0 = Math.floor(Date.now() / 1000)
     const r = await runCli([
       'keys', 'create', '--config', good, '--user', 'alice', '--permissions', 'users:rw,sessions:r', '--expires', 'PT1H',
@@ -264,27 +263,23 @@ describe('keys', { concurrency: 2 }, () => {
     { name: 'a duration in weeks (P1W)', args: ['--permissions', 'users:r', '--expires', 'P1W'], message: /--expires: .*P1W/ },
     { name: 'a bad CIDR', args: ['--permissions', 'users:r', '--ip-filter', '10.0.0.0/8,10.1.2.300/24'], message: /--ip-filter: .*10\.1\.2\.300\/24/ },
   ]
-  for (const c of badArgs) {
-    test(`create with ${c.name} exits 1 with a clear message and creates nothing`, { timeout: 30_000 }, async () => {
+  for (const [i, c] of badArgs.entries()) {
+    test(`create with ${c.name} exits 1 with a clear message and creates nothing`, { timeout: 60_000 }, async () => {
       // A config of its own: the other keys tests write to the shared store meanwhile.
-      const file = await writeConfig(`args-${c.args.length}-${c.message.source.length}.yaml`, {
-        upstream: { url: upstream.url },
-        store: { type: 'file', path: `./args-${c.message.source.length}.json` },
-      })
+      const file = await writeConfig(`args-${i}.yaml`, { upstream: { url: upstream.url }, store: { type: 'file', path: `./args-${i}.json` } })
       const r = await runCli(['keys', 'create', '--config', file, '--user', 'carol', ...c.args, '--json'])
       assert.equal(r.code, 1)
       assert.match(r.stderr, c.message)
       assert.equal(r.stdout, '')
-      const store = path.join(dir, `args-${c.message.source.length}.json`)
+      const store = path.join(dir, `args-${i}.json`)
       assert.equal(await readFile(store, 'utf8').catch(() => 'no file'), 'no file', 'the store is untouched')
     })
   }
-
 })
 
 // Alone, so that no concurrent CLI run competes for the CPU while the one-second bound is measured.
 describe('keys and a running serve (SPEC §1)', () => {
-  test('a running serve accepts a CLI-created key within 1 s and refuses it within 1 s of revoke', { timeout: 30_000 }, async () => {
+  test('a running serve accepts a CLI-created key within 1 s and refuses it within 1 s of revoke', { timeout: 60_000 }, async () => {
     const gh = await startServe(['--config', good])
     try {
       const create = await runCli(['keys', 'create', '--config', good, '--user', 'dave', '--permissions', 'users:r', '--json'])
@@ -311,7 +306,7 @@ describe('keys and a running serve (SPEC §1)', () => {
 })
 
 describe('hash-secret', { concurrency: 2 }, () => {
-  test('prints a hash of the stdin secret as its last line, never the secret', { timeout: 30_000 }, async () => {
+  test('prints a hash of the stdin secret as its last line, never the secret', { timeout: 60_000 }, async () => {
     const secret = 'correct-horse-battery-staple-7'
     const [r, again] = await Promise.all([runCli(['hash-secret'], { stdin: `${secret}\n` }), runCli(['hash-secret'], { stdin: secret })])
     assert.equal(r.code, 0, r.stderr)
@@ -328,7 +323,7 @@ describe('hash-secret', { concurrency: 2 }, () => {
     assert.notEqual(again.stdout.trim().split('\n').at(-1), last, 'salted: the same secret hashes differently')
   })
 
-  test('empty stdin exits 1', { timeout: 30_000 }, async () => {
+  test('empty stdin exits 1', { timeout: 60_000 }, async () => {
     const r = await runCli(['hash-secret'], { stdin: '' })
     assert.equal(r.code, 1)
     assert.equal(r.stdout, '')

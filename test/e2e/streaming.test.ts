@@ -186,7 +186,8 @@ before(async () => {
     stringify(
       serveConfig({
         upstream: { url: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, timeoutMs: 10_000 },
-        apis: [{ name: 'files', prefixes: ['/files'] }],
+        // Bodies far past limits.maxBodyBytes (10 MiB): this API takes up to 1 GiB.
+        apis: [{ name: 'files', prefixes: ['/files'], maxBodyBytes: 1024 * MB }],
         jwt: { issuers: [{ issuer: 'test-idp', publicKeyFile: './idp.pub', algorithms: ['RS256'] }] },
       }),
     ),

@@ -1,5 +1,5 @@
-// The behaviour every KeyStore must show (STYLE habit 5): the file store runs it
-// now, the Redis store will run the same suite.
+// The behaviour every KeyStore must show (STYLE habit 5): the file store and the
+// Redis store run the same suite.
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import { generateApiKey } from '../../src/credentials/api-key.js'
@@ -13,6 +13,8 @@ export interface ContractFixture {
 }
 
 let clock = 1_700_000_000
+
+const nowSeconds = () => Math.floor(Date.now() / 1000)
 
 /** A valid record with a fresh id; later records have later creation times. */
 export function makeRecord(overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
@@ -183,6 +185,48 @@ export function runKeyStoreContract(name: string, open: () => Promise<ContractFi
       const bad = makeRecord({ permissions: { users: 'admin' as 'rw' } })
       await assert.rejects(store.create(bad))
       assert.equal(await store.get(bad.id), null)
+    }))
+
+    it('denies a revoked JWT until the end it was given, and no other', withStore(async ({ store }) => {
+      const now = nowSeconds()
+      const jti = `jti-${Math.random().toString(36).slice(2)}`
+      assert.equal(store.isJwtRevoked(jti, now), false)
+      await store.revokeJwt(jti, now + 600)
+      assert.equal(store.isJwtRevoked(jti, now), true)
+      assert.equal(store.isJwtRevoked(jti, now + 599), true)
+      assert.equal(store.isJwtRevoked(jti, now + 600), false, 'past its end the entry is forgotten')
+      assert.equal(store.isJwtRevoked(`${jti}-other`, now), false)
+      assert.deepEqual(plain((await store.listRevokedJwts(now)).filter((e) => e.jti === jti)), [{ jti, expiresAt: now + 600 }])
+    }))
+
+    it('keeps the later end when a JWT is revoked twice, and stores nothing for one already over', withStore(async ({ store }) => {
+      const now = nowSeconds()
+      await store.revokeJwt('jti-twice', now + 900)
+      await store.revokeJwt('jti-twice', now + 300)
+      assert.equal(store.isJwtRevoked('jti-twice', now + 600), true)
+      await store.revokeJwt('jti-over', now - 1)
+      assert.equal(store.isJwtRevoked('jti-over', now - 10), false)
+      assert.deepEqual((await store.listRevokedJwts(now)).map((e) => e.jti), ['jti-twice'])
+    }))
+
+    it('refuses a jti that is empty, too long or not visible ASCII', withStore(async ({ store }) => {
+      const now = nowSeconds()
+      for (const jti of ['', 'x'.repeat(257), 'has space', 'tab\t', 'ünï']) {
+        await assert.rejects(store.revokeJwt(jti, now + 60), TypeError, JSON.stringify(jti))
+      }
+      assert.deepEqual(await store.listRevokedJwts(now), [])
+    }))
+
+    it('keeps revoked JWTs across close and reopen', withStore(async (f) => {
+      const now = nowSeconds()
+      await f.store.revokeJwt('jti-kept', now + 600)
+      await f.store.close()
+      const reopened = await f.reopen()
+      try {
+        assert.equal(reopened.isJwtRevoked('jti-kept', now), true)
+      } finally {
+        await reopened.close()
+      }
     }))
   })
 }

@@ -99,6 +99,12 @@ export async function startServe(args: readonly string[], opts: { env?: NodeJS.P
     notify()
   })
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('error', (e) => {
+      err += `spawn failed: ${e.message}\n`
+      running = false
+      resolve({ code: null, signal: null })
+      notify()
+    })
     child.on('close', (code, signal) => {
       running = false
       resolve({ code, signal })

@@ -26,6 +26,8 @@ export interface RecordingUpstream {
   openSockets(): number
   /** Connections accepted since start (keep-alive checks). */
   connectionCount(): number
+  /** Request-body bytes received since start, including requests that never completed (body-limit checks). */
+  bytesReceived(): number
   readonly server: http.Server
   behave(b: Behaviour): void
   close(): Promise<void>
@@ -35,9 +37,13 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
   const requests: SeenRequest[] = []
   let behaviour: Behaviour = { kind: 'echo' }
   const sockets = new Set<import('node:net').Socket>()
+  let totalBytes = 0
   const server = http.createServer((req, res) => {
     let bodyBytes = 0
-    req.on('data', (c: Buffer) => (bodyBytes += c.length))
+    req.on('data', (c: Buffer) => {
+      bodyBytes += c.length
+      totalBytes += c.length
+    })
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: req.rawHeaders, bodyBytes })
       const b = behaviour
@@ -76,6 +82,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     requests,
     openSockets: () => sockets.size,
     connectionCount: () => connections,
+    bytesReceived: () => totalBytes,
     server,
     behave(b) {
       behaviour = b

@@ -74,7 +74,11 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/a%3bb', expect: '/a%3Bb', why: 'an encoded ; stays encoded, hex uppercased' },
   { raw: '/a%20b', expect: '/a%20b', why: 'an encoded space stays encoded' },
   { raw: '/a%25b', expect: '/a%25b', why: 'an encoded % is never decoded (no double decoding)' },
-  { raw: '/a%252e%252e/b', expect: '/a%252e%252e/b', why: '%25 followed by 2e is text, not a dot' },
+  { raw: '/a%252e%252e/b', expect: 'reject', why: 'a double-encoded dot: text to us, a dot to an upstream that decodes twice' },
+  { raw: '/a%252F..', expect: 'reject', why: 'a double-encoded slash' },
+  { raw: '/a%255c', expect: 'reject', why: 'a double-encoded backslash' },
+  { raw: '/a%25%32%65%25%32%65/b', expect: 'reject', why: 'a double-encoded dot whose 2e is itself encoded' },
+  { raw: '/a%2541', expect: '/a%2541', why: '%25 before anything else is just an encoded %' },
   { raw: '/a%3fb', expect: '/a%3Fb', why: 'an encoded ? stays in the path' },
 
   // Raw characters that no request-target may hold

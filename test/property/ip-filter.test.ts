@@ -1,0 +1,72 @@
+// Property test of the CIDR sets (SPEC §3.3, §3.6; security-cases #60–#63): for random
+// IPv4 and IPv6 addresses and ranges, createIpSet agrees with ipaddr.js's own parse
+// and match, with IPv4-mapped IPv6 (::ffff:a.b.c.d) read as the plain IPv4 address.
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import type IpAddr from 'ipaddr.js'
+import { canonicalIp, createIpFilter, createIpSet, parseCidrs } from '../../src/pipeline/ip-filter.js'
+import { RUNS } from './runs.js'
+
+const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof IpAddr
+
+const byte = fc.integer({ min: 0, max: 255 })
+const word = fc.oneof({ weight: 2, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 0, max: 0xffff }) })
+const v4 = fc.tuple(byte, byte, byte, byte).map((b) => b.join('.'))
+const v6 = fc.array(word, { minLength: 8, maxLength: 8 }).map((w) => new ipaddr.IPv6(w).toRFC5952String())
+const mapped = v4.map((a) => `::ffff:${a}`)
+const address = fc.oneof(v4, v6, mapped)
+
+/** A CIDR with no host bits, in the family of `base` (mapped ranges included). */
+const cidr = fc.oneof(
+  fc.tuple(v4, fc.integer({ min: 0, max: 32 })).map(([a, bits]) => `${ipaddr.IPv4.networkAddressFromCIDR(`${a}/${bits}`).toString()}/${bits}`),
+  fc.tuple(v6, fc.integer({ min: 0, max: 128 })).map(([a, bits]) => `${ipaddr.IPv6.networkAddressFromCIDR(`${a}/${bits}`).toRFC5952String()}/${bits}`),
+  fc.tuple(v4, fc.integer({ min: 96, max: 128 })).map(([a, bits]) => `${ipaddr.IPv6.networkAddressFromCIDR(`::ffff:${a}/${bits}`).toRFC5952String()}/${bits}`),
+)
+
+/** An address inside or near the range half the time, so both answers occur. */
+const pair = fc.oneof(
+  fc.tuple(address, cidr),
+  fc.tuple(cidr, fc.integer({ min: 0, max: 0xffff })).map(([c, noise]) => {
+    const [net] = c.split('/') as [string]
+    const parsed = ipaddr.parse(net)
+    const bytes = parsed.toByteArray()
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] as number) ^ (noise & 0xff)
+    bytes[bytes.length - 2] = (bytes[bytes.length - 2] as number) ^ (noise >> 8)
+    return [ipaddr.fromByteArray(bytes).toString(), c] as [string, string]
+  }),
+)
+
+/** ipaddr.js's answer, with mapped addresses as IPv4 (ipaddr.process) and IPv4 compared in the mapped space of a v6 range. */
+function expected(ip: string, range: string): boolean {
+  const addr = ipaddr.process(ip)
+  const [net, bits] = ipaddr.parseCIDR(range)
+  if (addr.kind() === net.kind()) return addr.match([net, bits] as never)
+  if (addr.kind() === 'ipv4') return (addr as IpAddr.IPv4).toIPv4MappedAddress().match([net, bits] as never)
+  return false
+}
+
+describe('CIDR matching properties', () => {
+  test('createIpSet([cidr]).has(ip) is what ipaddr.js says, for IPv4, IPv6 and IPv4-mapped addresses and ranges', () => {
+    fc.assert(
+      fc.property(pair, ([ip, range]) => {
+        assert.ok(parseCidrs([range]).ok, range)
+        assert.equal(createIpSet([range]).has(ip), expected(ip, range), `${ip} in ${range}`)
+      }),
+      { numRuns: RUNS },
+    )
+  })
+
+  test('deny wins over allow, and canonicalIp is ipaddr.js\'s normal form', () => {
+    fc.assert(
+      fc.property(address, cidr, cidr, (ip, allow, deny) => {
+        const allows = createIpFilter({ allow: [allow], deny: [deny] }).allows(ip)
+        assert.equal(allows, expected(ip, allow) && !expected(ip, deny), `${ip} allow ${allow} deny ${deny}`)
+        const p = ipaddr.process(ip)
+        assert.equal(canonicalIp(ip), p.kind() === 'ipv4' ? p.toString() : (p as IpAddr.IPv6).toRFC5952String())
+      }),
+      { numRuns: RUNS },
+    )
+  })
+})
