@@ -4,7 +4,6 @@
 // unknown user costs the same hash work as a wrong password (security-cases #81).
 import type { FastifyRequest } from 'fastify'
 import { parseBasic } from '../accounts/basic-auth.js'
-import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
 import type { User } from '../accounts/users.js'
 import { intersect, type Permissions } from '../credentials/permissions.js'
 import { verifyApiKey } from '../credentials/verify-api-key.js'
@@ -12,6 +11,7 @@ import type { ApiKeyRecord } from '../keystore/key-store.js'
 import { basicChallenge, ServiceError } from './errors.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { clientIpOf } from './client-ip.js'
+import { verifyThrottled } from './login-throttle.js'
 
 export type Caller =
   | { readonly via: 'basic'; readonly user: User; readonly permissions: Permissions }
@@ -62,22 +62,13 @@ async function basicCaller(authorization: string | undefined, req: FastifyReques
 
 /** Shared by Basic callers and OAuth-style user checks: throttle, verify, count. */
 export async function checkPassword(name: string, secret: string, ip: string, ctx: ServiceContext): Promise<User> {
-  // begin() holds a place per account and address, so parallel guesses cannot all slip past the count.
-  const attempt = ctx.throttle.begin(name, ip, ctx.now())
-  if (attempt.retryAfter > 0) {
-    throw new ServiceError('too_many_attempts', 'too many failed logins; try again later', { 'retry-after': String(attempt.retryAfter) })
+  const users = serviceOf(ctx).users
+  const r = await verifyThrottled(ctx.throttle, name, ip, () => ctx.now(), secret, users?.get(name), (u) => u.passwordHash, users?.dummyHash)
+  if (r === false) throw new ServiceError('unauthenticated', 'unknown user or wrong password', basicChallenge)
+  if ('retryAfter' in r) {
+    throw new ServiceError('too_many_attempts', 'too many failed logins; try again later', { 'retry-after': String(r.retryAfter) })
   }
-  let user: User | undefined
-  let ok = false
-  try {
-    const users = serviceOf(ctx).users
-    user = users?.get(name)
-    ok = user ? await verifyPassword(secret, user.passwordHash) : await dummyVerify(secret, users?.dummyHash)
-  } finally {
-    attempt.finish(ok, ctx.now())
-  }
-  if (!ok || !user) throw new ServiceError('unauthenticated', 'unknown user or wrong password', basicChallenge)
-  return user
+  return r
 }
 
 async function apiKeyCaller(key: string, req: FastifyRequest, ctx: ServiceContext, rules: CallerRules): Promise<Caller> {

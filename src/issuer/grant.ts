@@ -29,6 +29,18 @@ export function subjectFor(caller: Caller, targetUser: string | undefined, ctx: 
   return { user: target, actor: caller.user.name, ceiling: target.permissions }
 }
 
+/**
+ * The subject of a new credential asking for `requested`, refused (403) when that is
+ * beyond the subject's ceiling or, for a caller that is an API key, beyond that key
+ * (security-cases #80).
+ */
+export function grantFor(caller: Caller, targetUser: string | undefined, requested: Permissions, ctx: ServiceContext): Subject {
+  const subject = subjectFor(caller, targetUser, ctx)
+  checkWithin(requested, subject.ceiling)
+  if (caller.via === 'apikey') checkWithin(requested, caller.permissions)
+  return subject
+}
+
 /** Refuses (403) rather than silently cutting what was asked beyond the ceiling. */
 export function checkWithin(requested: Permissions, ceiling: Permissions): void {
   const over = Object.keys(requested).filter((api) => !atLeast(levelFor(ceiling, api), levelFor(requested, api)))

@@ -7,7 +7,7 @@ import type { Permissions } from '../credentials/permissions.js'
 import { authenticateCaller } from './caller.js'
 import { serviceOf, type ServiceContext, type ServiceRuntime } from './context.js'
 import { ServiceError } from './errors.js'
-import { boundedExpiry, checkWithin, effective, lifetime, subjectFor } from './grant.js'
+import { boundedExpiry, effective, grantFor, lifetime } from './grant.js'
 import type { JwtRequest } from './schemas.js'
 
 export interface AccessTokenClaims {
@@ -40,9 +40,7 @@ export async function signAccessToken(svc: ServiceRuntime, c: AccessTokenClaims,
 export async function issueJwt(req: FastifyRequest<{ Body: JwtRequest }>, ctx: ServiceContext) {
   const caller = await authenticateCaller(req, ctx, { apiKey: 'any' })
   const body = req.body
-  const subject = subjectFor(caller, body.targetUser, ctx)
-  checkWithin(body.permissions, subject.ceiling)
-  if (caller.via === 'apikey') checkWithin(body.permissions, caller.permissions)
+  const subject = grantFor(caller, body.targetUser, body.permissions, ctx)
   const svc = serviceOf(ctx)
   const now = Math.floor(ctx.now() / 1000)
   const ttl = lifetime(body.expires, svc.defaultTtlSeconds, svc.maxTtlSeconds) as number

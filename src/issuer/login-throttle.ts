@@ -2,6 +2,7 @@
 // per account name and per client address: past a threshold both are locked for
 // a while, longer with every further failure (429 with Retry-After). In memory and
 // bounded: the least recently failing entries are forgotten first.
+import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
 import ipaddr from 'ipaddr.js'
 import { LRUCache } from 'lru-cache'
 
@@ -184,4 +185,31 @@ function positive(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value <= 0) throw new RangeError(`login throttle: ${name} must be a positive number`)
   return value
+}
+
+/**
+ * Checks a secret against an account's hash under the throttle: unknown accounts do
+ * the same hash work (`dummyHash`, #81), and parallel guesses cannot slip past the
+ * count (begin holds a place). Returns the account, `false` for a wrong secret or an
+ * unknown account, or the seconds to wait.
+ */
+export async function verifyThrottled<T>(
+  throttle: LoginThrottle,
+  key: string,
+  ip: string,
+  now: () => number,
+  secret: string,
+  account: T | undefined,
+  hashOf: (account: T) => string,
+  dummyHash: string | undefined,
+): Promise<T | false | { retryAfter: number }> {
+  const attempt = throttle.begin(key, ip, now())
+  if (attempt.retryAfter > 0) return { retryAfter: attempt.retryAfter }
+  let ok = false
+  try {
+    ok = account !== undefined ? await verifyPassword(secret, hashOf(account)) : await dummyVerify(secret, dummyHash)
+  } finally {
+    attempt.finish(ok, now())
+  }
+  return ok && account !== undefined ? account : false
 }

@@ -4,11 +4,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { decodeClientCredentials, parseBasic } from '../accounts/basic-auth.js'
 import type { Client } from '../accounts/clients.js'
-import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
 import { atLeast, formatPermissions, isLevel, levelFor, type Level, type Permissions } from '../credentials/permissions.js'
 import { clientIpOf } from './client-ip.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { basicChallenge, OAuthError } from './errors.js'
+import { verifyThrottled } from './login-throttle.js'
 import { signAccessToken } from './issue-jwt.js'
 
 export type Form = Map<string, string[]>
@@ -62,21 +62,13 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   if (/[\u0000-\u001f\u007f]/.test(id) || /[\u0000-\u001f\u007f]/.test(secret)) {
     throw new OAuthError('invalid_client', 'malformed client credentials', 401, challenge)
   }
-  const attempt = ctx.throttle.begin(`client:${id}`, clientIpOf(req), ctx.now())
-  if (attempt.retryAfter > 0) {
-    throw new OAuthError('invalid_client', 'too many failed attempts; try again later', 429, { 'retry-after': String(attempt.retryAfter) })
+  const clients = serviceOf(ctx).clients
+  const r = await verifyThrottled(ctx.throttle, `client:${id}`, clientIpOf(req), () => ctx.now(), secret, clients?.get(id), (c) => c.secretHash, clients?.dummyHash)
+  if (r === false) throw new OAuthError('invalid_client', CLIENT_REFUSED, 401, challenge)
+  if ('retryAfter' in r) {
+    throw new OAuthError('invalid_client', 'too many failed attempts; try again later', 429, { 'retry-after': String(r.retryAfter) })
   }
-  let client: Client | undefined
-  let ok = false
-  try {
-    const clients = serviceOf(ctx).clients
-    client = clients?.get(id)
-    ok = client ? await verifyPassword(secret, client.secretHash) : await dummyVerify(secret, clients?.dummyHash)
-  } finally {
-    attempt.finish(ok, ctx.now())
-  }
-  if (!ok || !client) throw new OAuthError('invalid_client', CLIENT_REFUSED, 401, challenge)
-  return client
+  return r
 }
 
 /** `scope` as space-separated api:level; it may only narrow what the client holds (RFC 6749 §3.3). */

@@ -8,7 +8,7 @@ import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
 import type { ClientDirectory } from '../accounts/clients.js'
 import type { UserDirectory } from '../accounts/users.js'
-import type { Permissions } from '../credentials/permissions.js'
+import { requiredLevel, type Permissions } from '../credentials/permissions.js'
 
 export interface RequestFacts {
   readonly method: string
@@ -85,7 +85,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
 
   const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
   if (api && !isPermitted(permissions, api.name, req.method)) {
-    return deny('permission_insufficient', api, clientIp, `needs ${req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS' ? 'r' : 'rw'} on ${api.name}`)
+    return deny('permission_insufficient', api, clientIp, `needs ${requiredLevel(req.method)} on ${api.name}`)
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
   if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', api, clientIp)

@@ -124,8 +124,10 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
         assert.notEqual(await msUntil(async () => (await readyz(r)) === 503, 3000, 20), null, `${r.name} /readyz stayed 200`)
         assert.equal((await callApi(r, { key: seen.key })).status, 200, `${r.name}: a verified key stops working`)
         assert.equal((await callApi(r, { token })).status, 200, `${r.name}: a JWT needs no store`)
+        const seenBefore = upstream.requests.length
         const fresh = await callApi(r, { key: unseen.key })
         assert.equal(fresh.status, 503, `${r.name}: a key never seen answered ${fresh.status}`)
+        assert.equal(upstream.requests.length, seenBefore, `${r.name}: the upstream must see nothing of a 503`)
         assert.equal(fresh.headers.get('retry-after'), '1')
         assert.equal(fresh.json.type, 'https://gatehouse.dev/problems/store_unavailable')
       }

@@ -278,6 +278,7 @@ describe('requests refused outright', () => {
     const before = f.upstream.requests.length
     const r = await rawRequest(portOf(f), 'TRACE /api/v1/version HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
     assert.equal(r.status, 405)
+    assert.equal(JSON.parse(r.body).type, 'https://gatehouse.dev/problems/method_not_allowed')
     assert.equal(f.upstream.requests.length, before)
   })
 
