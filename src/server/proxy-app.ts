@@ -18,6 +18,7 @@ import type { Metrics, Outcome } from '../telemetry/metrics.js'
 import { challengeFor, problemFor, sendProblem } from './problem.js'
 import { classifyUpstreamError, upstreamProblem } from './upstream-errors.js'
 import { discardRest, isBodyTooLarge, limitBody } from './body-limit.js'
+import { HOP_BY_HOP, UpstreamExchange } from './upstream-exchange.js'
 import { setClientIp } from '../issuer/client-ip.js'
 import type { TokenService } from '../issuer/service.js'
 
@@ -31,9 +32,6 @@ export interface ProxyDeps {
   /** The token service, when `issuer:` is configured (SPEC §6). */
   service(): TokenService | null
 }
-
-// RFC 9110 §7.6.1 hop-by-hop response headers, never relayed to the client.
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate'])
 
 const INTERNAL_ERROR = { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }
 
@@ -146,54 +144,32 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   function forward(req: IncomingMessage, res: ServerResponse, d: Allowed, rt: Runtime, requestId: string, start: number): void {
-    const headers = upstreamHeaders(req, d, rt)
-    // No AbortController per request (measured at ~3 % of a request's CPU): a client
-    // that leaves is noticed by undici when it writes into the destroyed `res`,
-    // and a silent upstream is bounded by upstream.timeoutMs anyway.
-    const sent = performance.now()
     let upstreamMs: number | null = null
-    let status = 0
     const api = d.api?.name ?? 'unmatched'
-    // pool.stream writes the upstream body straight into `res` with undici's own
-    // backpressure; measured at about half the CPU per request of
-    // pool.request + stream.pipeline, and of Fastify + reply-from (README "Architecture").
-    deps.pool().stream(
-      {
-        method: req.method as Dispatcher.HttpMethod,
-        path: rt.upstream.basePath + d.target,
-        headers,
-        body: hasBody(req) ? bodyOf(req, d, rt) : null,
+    // No AbortController per request (measured at ~3 % of a request's CPU): a client
+    // that leaves is noticed at the next write into `res`, and a silent upstream is
+    // bounded by upstream.timeoutMs anyway.
+    const exchange = new UpstreamExchange(res, {
+      onUpstreamHeaders(ms) {
+        upstreamMs = ms
+        metrics.upstream(api, ms / 1000)
       },
-      ({ statusCode, headers: upHeaders }) => {
-        upstreamMs = performance.now() - sent
-        status = statusCode
-        metrics.upstream(api, upstreamMs / 1000)
-        res.writeHead(statusCode, responseHeaders(upHeaders))
-        return res
-      },
-      (err) => {
-        if (!err) {
-          logAndCount(req, requestId, start, status, 'allowed', d, upstreamMs)
-          return
-        }
-        // The client went away. (When the upstream fails mid-body, undici destroys
-        // `res` too, but with the upstream's error as `res.errored`: not the client.)
+      onEnd(err, status) {
+        if (!err) return logAndCount(req, requestId, start, status, 'allowed', d, upstreamMs)
         if (res.destroyed && !res.errored) {
-          logAndCount(req, requestId, start, status || 499, 'allowed', d, upstreamMs)
-          return
+          // The client went away.
+          return logAndCount(req, requestId, start, status || 499, 'allowed', d, upstreamMs)
         }
         if (isBodyTooLarge(err) && !res.headersSent) {
           metrics.authFailure('body_too_large')
           discardRest(req)
           sendProblem(res, problemFor('body_too_large', undefined, requestId), { requestId })
-          logAndCount(req, requestId, start, 413, 'denied', d, upstreamMs)
-          return
+          return logAndCount(req, requestId, start, 413, 'denied', d, upstreamMs)
         }
         if (res.headersSent) {
           // A body that fails midway cannot become a 502 any more: cut the client off.
           res.destroy()
-          logAndCount(req, requestId, start, status, 'upstream_error', d, upstreamMs)
-          return
+          return logAndCount(req, requestId, start, status, 'upstream_error', d, upstreamMs)
         }
         const f = classifyUpstreamError(err)
         metrics.upstreamError(f.kind)
@@ -201,6 +177,16 @@ export function createProxyHandlers(deps: ProxyDeps) {
         sendProblem(res, upstreamProblem(f, requestId), { close: true, requestId })
         logAndCount(req, requestId, start, f.status, 'upstream_error', d, upstreamMs)
       },
+    })
+    let body: Readable | null = null
+    if (hasBody(req)) {
+      body = bodyOf(req, d, rt)
+      // undici listens only once it writes the body; before that (a queued request) nobody would.
+      body.on('error', (err: Error) => exchange.bodyFailed(err))
+    }
+    deps.pool().dispatch(
+      { method: req.method as Dispatcher.HttpMethod, path: rt.upstream.basePath + d.target, headers: upstreamHeaders(req, d, rt), body },
+      exchange,
     )
   }
 
@@ -304,28 +290,13 @@ export function createProxyHandlers(deps: ProxyDeps) {
 }
 
 /** A Content-Length body was checked against the limit by decide(); only a chunked one is counted as it streams. */
-function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): IncomingMessage | Readable {
+function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): Readable {
   return req.headers['transfer-encoding'] === undefined ? req : limitBody(req, d.api?.maxBodyBytes ?? rt.maxBodyBytes)
 }
 
 function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length']
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
-}
-
-/** The upstream's response headers minus hop-by-hop ones and any it named in Connection. */
-function responseHeaders(h: Record<string, string | string[] | undefined>): string[] {
-  const connection = h.connection
-  const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((t) => t.trim()))
-  const out: string[] = []
-  for (const name in h) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue
-    const v = h[name]
-    if (v === undefined) continue
-    if (typeof v === 'string') out.push(name, v)
-    else for (const one of v) out.push(name, one)
-  }
-  return out
 }
 
 /** The status line and headers of an upstream answer to an upgrade; `close` drops hop-by-hop ones and ends with Connection: close. */

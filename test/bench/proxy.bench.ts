@@ -17,7 +17,7 @@ import { stringify } from 'yaml'
 import { chartSvg, svgToPng, type Series } from './lib/chart.js'
 import { exited, liveChildren, onPath, spawnTracked, stopAll, stopChild, TASKSET } from './lib/children.js'
 import { API, AUDIENCE, HS_SECRET_ENV, ISSUER, makeCredentials, type Alg, type Credentials } from './lib/credentials.js'
-import { cleanEnv, MAIN, PROJECT_ROOT, startGatehouse, type RunningGatehouse } from './lib/gatehouse.js'
+import { cleanEnv, MAIN, PROJECT_ROOT, startGatehouse, startNodeFloor, type RunningGatehouse } from './lib/gatehouse.js'
 import { startWorker, wrkGenerator, type LoadGenerator, type LoadResult, type RunSpec } from './lib/loadgen.js'
 import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory, pidStat, selfAndAncestors, type PidStat } from './lib/procfs.js'
 import { requestOnce } from './lib/raw-client.js'
@@ -83,6 +83,8 @@ interface ScenarioDef {
   /** Warm up until every request of the set has been sent once (so cacheable credentials are cached). */
   readonly warmFullPass?: boolean
   readonly note?: string
+  /** Run test/bench/node-floor.ts in Gatehouse's place (the reference, not Gatehouse). */
+  readonly nodeFloor?: boolean
   requests(ctx: Ctx): Promise<Buffer[]>
 }
 
@@ -92,6 +94,14 @@ const DISTINCT_CACHE = Math.min(1000, Math.floor(DISTINCT / 2))
 
 const SCENARIOS: ScenarioDef[] = [
   { name: 'public', title: 'public API, no credential', expect: 200, requests: async () => [GET('/public/items/42')] },
+  {
+    name: 'node-floor',
+    title: 'reference, not Gatehouse: bare node:http + undici proxy (no checks, no log, no metrics)',
+    expect: 200,
+    nodeFloor: true,
+    note: 'test/bench/node-floor.ts in the Gatehouse column: the floor of any Node.js proxy on this machine; public ÷ node-floor is what the pipeline, log and metrics cost',
+    requests: async () => [GET('/public/items/42')],
+  },
   ...(['RS256', 'ES256', 'EdDSA', 'HS256'] as const).map(
     (alg): ScenarioDef => ({
       name: `jwt-${alg.toLowerCase()}`,
@@ -153,7 +163,7 @@ const SCENARIOS: ScenarioDef[] = [
     requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token('RS256')))],
   },
 ]
-const QUICK_SET = ['public', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'reject-nocred', 'rate-jwt-rs256']
+const QUICK_SET = ['public', 'node-floor', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'reject-nocred', 'rate-jwt-rs256']
 
 function selectScenarios(): ScenarioDef[] {
   const raw = env.BENCH_SCENARIOS
@@ -391,7 +401,9 @@ async function main(): Promise<number> {
       )
       let gh: RunningGatehouse | null = null
       try {
-        gh = await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
+        gh = sc.nodeFloor
+          ? await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase)
+          : await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
         for (const i of picks) {

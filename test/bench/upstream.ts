@@ -3,7 +3,7 @@
 // keep-alive. Started by proxy.bench.ts on the load generator's core; prints
 // {"port": N} once listening and exits on SIGTERM.
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { serveOnLoopback } from './lib/serve.js'
 
 const BODY = Buffer.from('{"ok":true}')
 const HEADERS = { 'content-type': 'application/json', 'content-length': String(BODY.length) }
@@ -20,14 +20,4 @@ server.headersTimeout = 125_000
 server.requestTimeout = 0
 server.maxHeadersCount = 0
 
-server.listen(Number(process.env.BENCH_UPSTREAM_PORT ?? 0), '127.0.0.1', () => {
-  process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`)
-})
-const stop = () => {
-  server.close(() => process.exit(0))
-  server.closeAllConnections()
-  setTimeout(() => process.exit(0), 1000).unref()
-}
-process.on('SIGTERM', stop)
-process.on('SIGINT', stop)
-process.on('disconnect', stop)
+serveOnLoopback(server, Number(process.env.BENCH_UPSTREAM_PORT ?? 0))

@@ -113,3 +113,40 @@ export async function startGatehouse(
     stop: () => stopChild(child, 8000),
   }
 }
+
+/** The node-floor proxy (test/bench/node-floor.ts) in Gatehouse's place: same core, same load, no pipeline. */
+export async function startNodeFloor(upstreamUrl: string, cpu: number | null, env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<RunningGatehouse> {
+  const child: ChildProcess = spawnTracked('node-floor', cpu, process.execPath, ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test', 'bench', 'node-floor.ts')], {
+    cwd: PROJECT_ROOT,
+    env: { ...env, UPSTREAM_URL: upstreamUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-2000)))
+  const port = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), timeoutMs)
+    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
+      out += c
+      const m = /\{"port":(\d+)\}/.exec(out)
+      if (m) {
+        clearTimeout(timer)
+        resolve(Number(m[1]))
+      }
+    })
+    void exited(child).then(() => resolve(null))
+  })
+  if (port === null) {
+    await stopChild(child, 1000)
+    throw new Error(`node-floor did not start: ${err.trim() || 'no output'}`)
+  }
+  return {
+    pid: child.pid as number,
+    port,
+    adminUrl: '',
+    lines: () => 0,
+    tail: () => err.trim(),
+    cacheCounters: async () => null,
+    stop: () => stopChild(child, 3000),
+  }
+}

@@ -231,6 +231,14 @@ export function computeTargets(r: BenchReport): Target[] {
       verdict: c.gh.rssMaxMb < 150 ? 'met' : 'missed',
     })
   }
+  const floor = s('node-floor')
+  if (floor && pub) {
+    out.push({
+      target: 'reference: public proxying vs the bare Node proxy (node-floor)',
+      measured: `${f(pub.gh.cpuUsPerReq, 1)} vs ${f(floor.gh.cpuUsPerReq, 1)} CPU µs/req (${f(pub.gh.cpuUsPerReq / floor.gh.cpuUsPerReq)} ×): the pipeline, access log and metrics cost ${f(pub.gh.cpuUsPerReq - floor.gh.cpuUsPerReq, 1)} µs`,
+      verdict: 'n/a',
+    })
+  }
   out.push({ target: 'req/s vs HAProxy-jwt and the naive Node proxy', measured: 'measured by /work/shared/bench-peers/run.sh with test/bench/peer-candidate.sh', verdict: 'n/a' })
   return out
 }
