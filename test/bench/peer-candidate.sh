@@ -7,7 +7,8 @@
 # run.sh exports PORT, UPSTREAM_URL and JWT_PUBLIC_KEY_FILE (RS256 SPKI PEM) and
 # pins this command to its proxy core. Its tokens carry iss "peers-bench", exp,
 # jti and permissions {"bench": "rw"}, so Gatehouse needs one issuer and one API
-# covering every path. The log level stays "info" as in production: the access
+# covering every path (GATEHOUSE_PEER_CACHE_MAX sets cache.maxEntries, e.g. 1000 to
+# defeat the cache in the pool regime). The log level stays "info" as in production: the access
 # log line per request is part of the cost being measured. Uses the built
 # dist/main.js (npm ci builds it; npm run build after changing src/).
 set -euo pipefail
@@ -40,6 +41,8 @@ node -e '
     store: { type: "file", path: `${dir}/apikeys.json` },
     log: { level: process.env.GATEHOUSE_PEER_LOG_LEVEL || "info" },
   }
+  // GATEHOUSE_PEER_CACHE_MAX=1000: the pool of 5,000 tokens then gets no cache hit (as node-fastify-cached).
+  if (process.env.GATEHOUSE_PEER_CACHE_MAX) config.cache = { maxEntries: Number(process.env.GATEHOUSE_PEER_CACHE_MAX) }
   require("fs").writeFileSync(file, JSON.stringify(config, null, 2) + "\n")
 ' "$DIR/gatehouse.yaml" "$PORT" "$UPSTREAM_URL" "$JWT_PUBLIC_KEY_FILE" "$DIR"
 

@@ -402,7 +402,7 @@ async function main(): Promise<number> {
       let gh: RunningGatehouse | null = null
       try {
         gh = sc.nodeFloor
-          ? await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase)
+          ? await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase, GH_NODE_ARGS)
           : await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
@@ -677,9 +677,9 @@ async function readPem(dir: string, file: string | undefined): Promise<string> {
 }
 
 /**
- * The Redis store scenario, when it can run: the config must pass check-config,
- * `keys create` must work against it (today it does not: the Redis store is not
- * implemented and the command says so), and redis-server must be installed.
+ * The Redis store scenario, when it can run: redis-server must be installed (the
+ * bench starts it on a free port of the load core), the config must pass
+ * check-config, and `keys create` writes the one key into it.
  */
 async function prepareRedis(
   _ctx: Ctx,

@@ -140,6 +140,20 @@ describe('SIGTERM (SPEC §8)', () => {
     assert.ok(gh.logs().some((l) => l.msg === 'gatehouse stopped'))
     assert.ok(gh.logs().some((l) => l.msg === 'request' && l.status === 200), 'the drained request was logged')
   })
+
+  test('exits even when whoever read its log is gone (stdout a broken pipe)', { timeout: 30_000 }, async (t) => {
+    // Log lines are written in batches (src/telemetry/logger.ts): at exit, the lines still
+    // buffered must not be retried forever against a closed pipe.
+    const { configFile } = await setUp('sigterm-no-reader', {})
+    const gh = await startServe(['--config', configFile])
+    t.after(() => gh.stop())
+    gh.child.stdout?.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    gh.child.kill('SIGTERM')
+    const exit = await within(gh.exited, 10_000)
+    assert.ok(exit, 'exits within 10 s of SIGTERM')
+    assert.equal(exit.code, 0)
+  })
 })
 
 /** One HTTP/1.1 keep-alive request on its own socket: the answer, and when the server closed the connection. */

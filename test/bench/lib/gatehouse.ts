@@ -115,8 +115,14 @@ export async function startGatehouse(
 }
 
 /** The node-floor proxy (test/bench/node-floor.ts) in Gatehouse's place: same core, same load, no pipeline. */
-export async function startNodeFloor(upstreamUrl: string, cpu: number | null, env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<RunningGatehouse> {
-  const child: ChildProcess = spawnTracked('node-floor', cpu, process.execPath, ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test', 'bench', 'node-floor.ts')], {
+export async function startNodeFloor(
+  upstreamUrl: string,
+  cpu: number | null,
+  env: NodeJS.ProcessEnv,
+  nodeArgs: readonly string[] = [],
+  timeoutMs = 10_000,
+): Promise<RunningGatehouse> {
+  const child: ChildProcess = spawnTracked('node-floor', cpu, process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test', 'bench', 'node-floor.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...env, UPSTREAM_URL: upstreamUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
