@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 
 /** The client closed its connection before the answer was complete. */
-export class ClientGoneError extends Error {
+class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError'
 }
 
@@ -87,7 +87,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 }
 
 /** The upstream's response headers minus hop-by-hop ones and any it named in Connection. */
-export function relayedHeaders(h: IncomingHttpHeaders): string[] {
+function relayedHeaders(h: IncomingHttpHeaders): string[] {
   const connection = h.connection
   const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((t) => t.trim()))
   const out: string[] = []

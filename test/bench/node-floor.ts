@@ -7,10 +7,10 @@
 // Env: UPSTREAM_URL, PORT (default: any free one); prints {"port": N} once listening on 127.0.0.1.
 import http from 'node:http'
 import { Pool, type Dispatcher } from 'undici'
+import { HOP_BY_HOP } from '../../src/server/upstream-exchange.js'
 import { serveOnLoopback } from './lib/serve.js'
 
 const pool = new Pool(process.env.UPSTREAM_URL ?? '', { connections: 128, pipelining: 1 })
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade'])
 
 const server = http.createServer((req, res) => {
   pool.dispatch(

@@ -21,6 +21,7 @@ import { cleanEnv, MAIN, PROJECT_ROOT, startGatehouse, startNodeFloor, type Runn
 import { startWorker, wrkGenerator, type LoadGenerator, type LoadResult, type RunSpec } from './lib/loadgen.js'
 import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory, pidStat, selfAndAncestors, type PidStat } from './lib/procfs.js'
 import { requestOnce } from './lib/raw-client.js'
+import { startBenchServer } from './lib/serve.js'
 import { rawRequest, writeRequestFile } from './lib/requests.js'
 import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult } from './lib/report.js'
 
@@ -311,24 +312,8 @@ async function main(): Promise<number> {
     log(`keys, tokens and key files ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 
     // ---- upstream and generators on the load core
-    const upstream = spawnTracked('upstream', LOAD_CPU, process.execPath, ['--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test/bench/upstream.ts')], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: childEnvBase,
-    })
+    const { child: upstream, port: upstreamPort } = await startBenchServer('upstream', LOAD_CPU, 'upstream.ts', childEnvBase)
     upstreamPid = upstream.pid as number
-    const upstreamPort = await new Promise<number>((resolve, reject) => {
-      let out = ''
-      const timer = setTimeout(() => reject(new Error('upstream did not start within 20 s')), 20_000)
-      upstream.stdout?.setEncoding('utf8').on('data', (c: string) => {
-        out += c
-        const m = /"port":(\d+)/.exec(out)
-        if (m) {
-          clearTimeout(timer)
-          resolve(Number(m[1]))
-        }
-      })
-      void exited(upstream).then(() => reject(new Error('upstream exited during start-up')))
-    })
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}`
     worker = await startWorker(LOAD_CPU, childEnvBase)
     gen = LOADGEN === 'wrk' ? wrkGenerator(WRK as string, LOAD_CPU, childEnvBase) : worker

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { exited, spawnTracked, stopChild } from './children.js'
+import { startBenchServer } from './serve.js'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 export const MAIN = path.join(PROJECT_ROOT, 'dist', 'main.js')
@@ -115,43 +116,14 @@ export async function startGatehouse(
 }
 
 /** The node-floor proxy (test/bench/node-floor.ts) in Gatehouse's place: same core, same load, no pipeline. */
-export async function startNodeFloor(
-  upstreamUrl: string,
-  cpu: number | null,
-  env: NodeJS.ProcessEnv,
-  nodeArgs: readonly string[] = [],
-  timeoutMs = 10_000,
-): Promise<RunningGatehouse> {
-  const child: ChildProcess = spawnTracked('node-floor', cpu, process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), path.join(PROJECT_ROOT, 'test', 'bench', 'node-floor.ts')], {
-    cwd: PROJECT_ROOT,
-    env: { ...env, UPSTREAM_URL: upstreamUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  let err = ''
-  child.stderr?.setEncoding('utf8').on('data', (c: string) => (err = (err + c).slice(-2000)))
-  const port = await new Promise<number | null>((resolve) => {
-    const timer = setTimeout(() => resolve(null), timeoutMs)
-    child.stdout?.setEncoding('utf8').on('data', (c: string) => {
-      out += c
-      const m = /\{"port":(\d+)\}/.exec(out)
-      if (m) {
-        clearTimeout(timer)
-        resolve(Number(m[1]))
-      }
-    })
-    void exited(child).then(() => resolve(null))
-  })
-  if (port === null) {
-    await stopChild(child, 1000)
-    throw new Error(`node-floor did not start: ${err.trim() || 'no output'}`)
-  }
+export async function startNodeFloor(upstreamUrl: string, cpu: number | null, env: NodeJS.ProcessEnv, nodeArgs: readonly string[] = []): Promise<RunningGatehouse> {
+  const { child, port, stderr } = await startBenchServer('node-floor', cpu, 'node-floor.ts', { ...env, UPSTREAM_URL: upstreamUrl }, nodeArgs)
   return {
     pid: child.pid as number,
     port,
     adminUrl: '',
     lines: () => 0,
-    tail: () => err.trim(),
+    tail: stderr,
     cacheCounters: async () => null,
     stop: () => stopChild(child, 3000),
   }
