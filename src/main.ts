@@ -10,7 +10,7 @@ import { loadConfigFile } from './config/load.js'
 import { formatProblems } from './config/problem.js'
 import type { KeyStore } from './keystore/key-store.js'
 import { openKeyStore } from './keystore/open-key-store.js'
-import { checkRedisStore } from './keystore/redis-config.js'
+import { checkRedisStore } from './config/redis-config.js'
 
 const USAGE = `usage:
   gatehouse serve --config FILE            (or GATEHOUSE_CONFIG=FILE)

@@ -1,5 +1,5 @@
 // `gatehouse check-config`: every problem as `file: path: message`, exit 0 or 1.
-import { compileRuntime } from '../config/compile.js'
+import { compileRuntime } from '../runtime/compile.js'
 import { loadConfigFile } from '../config/load.js'
 import { formatProblems } from '../config/problem.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'

@@ -6,9 +6,7 @@
 // left alone, and one that differs there is reported, never overwritten.
 import type { ApiKeyRecord, KeyStore } from '../keystore/key-store.js'
 import { KeyExistsError } from '../keystore/key-store.js'
-import type { KeysIo } from './keys.js'
-
-export type StoreType = 'file' | 'redis'
+import type { KeysIo, StoreType } from './keys-io.js'
 
 export interface MigrateReport {
   /** Created in the target. */

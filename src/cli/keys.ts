@@ -6,21 +6,9 @@ import { generateApiKey, isKeyId, parseApiKey } from '../credentials/api-key.js'
 import { formatPermissions, parsePermissionList } from '../credentials/permissions.js'
 import { isDescription, isUserName, validateRecord } from '../keystore/key-record.js'
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
-import { parseCidrs } from '../pipeline/ip-filter.js'
-import { runMigrate, type StoreType } from './keys-migrate.js'
-
-export interface KeysIo {
-  readonly stdout: NodeJS.WritableStream
-  readonly stderr: NodeJS.WritableStream
-  /** Loads the config file and opens its store (without watching). Its errors propagate to the caller. */
-  readonly loadStore: (configPath: string) => Promise<KeyStore>
-  /** Opens the config's store of this type, whatever store.type says (keys migrate). */
-  readonly openStore?: (configPath: string, type: StoreType) => Promise<KeyStore>
-  /** For GATEHOUSE_CONFIG; default process.env. */
-  readonly env?: Readonly<Record<string, string | undefined>>
-  /** Milliseconds clock; default Date.now. */
-  readonly now?: () => number
-}
+import { parseCidrs } from '../net/ip-filter.js'
+import type { KeysIo } from './keys-io.js'
+import { runMigrate } from './keys-migrate.js'
 
 const USAGE = `usage:
   gatehouse keys create --config FILE --user NAME --permissions api:rw,api2:r [--expires PT1H] [--ip-filter CIDR,CIDR] [--description TEXT] [--disabled] [--json]

@@ -8,9 +8,9 @@ import { Ajv, type ErrorObject } from 'ajv'
 import { LineCounter, parseDocument } from 'yaml'
 import { ConfigSchema, type Config } from './schema.js'
 import type { Checked, Problem } from './problem.js'
-import { parseCidrs } from '../pipeline/ip-filter.js'
+import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
-import { checkRedisStore } from '../keystore/redis-config.js'
+import { checkRedisStore } from './redis-config.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile<Config>(ConfigSchema)

@@ -3,7 +3,7 @@
 // the credential nor `ttlSeconds`; a key's entries are dropped when the store
 // says it changed, so revocation is seen on the very next request.
 import { LRUCache } from 'lru-cache'
-import type { Identity } from '../pipeline/decision.js'
+import type { Identity } from './identity.js'
 
 interface Entry {
   readonly identity: Identity

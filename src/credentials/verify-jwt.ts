@@ -12,7 +12,7 @@ import {
   type JWTVerifyOptions,
 } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
-import type { Identity } from '../pipeline/decision.js'
+import type { Identity } from './identity.js'
 import { atLeast, levelFor, toPermissions, type Level, type Permissions } from './permissions.js'
 import {
   compileKeySource,

@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify'
 import { newKeyRecord } from '../keystore/key-record.js'
 import type { ApiKeyPatch, ApiKeyRecord } from '../keystore/key-store.js'
-import { parseCidrs } from '../pipeline/ip-filter.js'
+import { parseCidrs } from '../net/ip-filter.js'
 import { authenticateCaller, type Caller } from './caller.js'
 import type { ServiceContext } from './context.js'
 import { ServiceError } from './errors.js'

@@ -1,26 +1,9 @@
 // What the token service reads: the current Runtime (swapped whole on reload) and
 // the long-lived parts that outlive a reload (store, login throttle).
-import type { ClientDirectory } from '../accounts/clients.js'
-import type { UserDirectory } from '../accounts/users.js'
-import type { Runtime } from '../config/compile.js'
+import type { Runtime, ServiceRuntime } from '../runtime/compile.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { LoginThrottle } from './login-throttle.js'
-import type { SigningKeys } from './signing-key.js'
-
-/** The `issuer:` section, compiled (SPEC §2, §6). */
-export interface ServiceRuntime {
-  readonly prefix: string
-  /** `iss` of issued tokens. */
-  readonly name: string
-  /** `aud` of issued tokens. */
-  readonly audience: string
-  readonly maxTtlSeconds: number
-  readonly defaultTtlSeconds: number
-  readonly users: UserDirectory | null
-  readonly clients: ClientDirectory | null
-  readonly keys: SigningKeys
-}
 
 export interface ServiceContext {
   runtime(): Runtime

@@ -3,7 +3,7 @@
 // its value, so a message can be logged without leaking a hash.
 import { generateApiKey, isKeyId, isSecretHash } from '../credentials/api-key.js'
 import { toPermissions, type Permissions } from '../credentials/permissions.js'
-import { parseCidrs } from '../pipeline/ip-filter.js'
+import { parseCidrs } from '../net/ip-filter.js'
 import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
 
 export type RecordResult = { ok: true; record: ApiKeyRecord } | { ok: false; problems: string[] }

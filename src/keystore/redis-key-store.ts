@@ -13,7 +13,7 @@ import { byCreation } from './key-file.js'
 import { applyPatch, validateRecord } from './key-record.js'
 import { ChangeFeed } from './change-feed.js'
 import { KeyExistsError, StoreUnavailableError, type ApiKeyPatch, type ApiKeyRecord, type KeyChange, type KeyStore } from './key-store.js'
-import { describeRedis, redisOptions, secretsOf, type StoreConfig } from './redis-config.js'
+import { describeRedis, redisOptions, secretsOf, type StoreConfig } from '../config/redis-config.js'
 import {
   decodeRecord,
   defineScripts,

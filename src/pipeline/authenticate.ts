@@ -1,10 +1,11 @@
 // SPEC §3.5: exactly one credential -> Identity, through the verified-credential cache.
 import { queryHasAccessToken, type Extracted } from '../credentials/extract.js'
 import type { JwtVerifier } from '../credentials/verify-jwt.js'
-import { verifyApiKey } from '../credentials/verify-api-key.js'
+import { verifyApiKey } from '../keystore/verify-api-key.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
 import type { KeyStore } from '../keystore/key-store.js'
-import type { DenyReason, Identity } from './decision.js'
+import type { Identity } from '../credentials/identity.js'
+import type { DenyReason } from '../outcome/catalogue.js'
 import type { FailureThrottle } from './failure-throttle.js'
 
 export type AuthResult = { ok: true; identity: Identity } | { ok: false; reason: DenyReason; detail?: string | undefined }

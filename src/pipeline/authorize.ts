@@ -3,7 +3,7 @@
 import { atLeast, intersect, levelFor, requiredLevel, type Permissions } from '../credentials/permissions.js'
 import type { ClientDirectory } from '../accounts/clients.js'
 import type { UserDirectory } from '../accounts/users.js'
-import type { Identity } from './decision.js'
+import type { Identity } from '../credentials/identity.js'
 
 const NOTHING: Permissions = Object.freeze({})
 

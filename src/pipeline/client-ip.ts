@@ -2,7 +2,7 @@
 // trusted proxy — the right-most X-Forwarded-For hop that is not itself trusted.
 // Left-most would let any client choose its own address (security-cases #61).
 // X-Real-IP, Forwarded, True-Client-IP and kin are never read (security-cases #60).
-import { canonicalIp, type IpSet } from './ip-filter.js'
+import { canonicalIp, type IpSet } from '../net/ip-filter.js'
 
 /** Stands in for a socket address that is missing or unreadable; no filter allows it. */
 const UNKNOWN = 'unknown'

@@ -2,8 +2,10 @@
 import { authenticate, type Credentials } from './authenticate.js'
 import { effectivePermissions, isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
-import type { Decision, DenyReason, Identity } from './decision.js'
-import { canonicalIp, type IpFilter, type IpSet } from './ip-filter.js'
+import type { Identity } from '../credentials/identity.js'
+import type { DenyReason } from '../outcome/catalogue.js'
+import type { Decision } from './decision.js'
+import { canonicalIp, type IpFilter, type IpSet } from '../net/ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
 import type { ClientDirectory } from '../accounts/clients.js'
@@ -18,7 +20,7 @@ export interface RequestFacts {
   readonly peerIp: string
 }
 
-/** What decide() reads: built once per (re)load by config/compile.ts. */
+/** What decide() reads: built once per (re)load by runtime/compile.ts. */
 export interface DecideRuntime {
   readonly ipFilter: IpFilter
   readonly trustedProxies: IpSet

@@ -3,8 +3,8 @@
 // first, then Gatehouse's own headers are added, so nothing named in
 // `Connection` can remove them (security-cases #56–#60).
 import { formatPermissions, type Permissions } from '../credentials/permissions.js'
-import type { Identity } from './decision.js'
-import { canonicalIp } from './ip-filter.js'
+import type { Identity } from '../credentials/identity.js'
+import { canonicalIp } from '../net/ip-filter.js'
 
 /** Compiled once per (re)load; opaque outside this module. */
 export interface HeaderPlan {

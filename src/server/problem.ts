@@ -1,8 +1,8 @@
 // RFC 9457 problem+json answers for every refusal, built from the one reason
-// table in pipeline/decision.ts. Bodies and challenges carry only our own fixed
+// table in outcome/catalogue.ts. Bodies and challenges carry only our own fixed
 // text: never the credential, a header value or the path.
 import type { ServerResponse } from 'node:http'
-import { DENY_REASONS, REASONS, problemType, type DenyReason } from '../pipeline/decision.js'
+import { DENY_REASONS, REASONS, problemType, type DenyReason } from '../outcome/catalogue.js'
 
 export interface ProblemBody {
   readonly type: string

@@ -2,7 +2,7 @@
 // api is a configured API name, `unmatched`, `token_service` or `-`; method one of a fixed list or
 // OTHER; reason a DenyReason. Never a path, user or key id.
 import client from 'prom-client'
-import type { DenyReason } from '../pipeline/decision.js'
+import type { DenyReason } from '../outcome/catalogue.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import type { Identity } from '../../src/pipeline/decision.js'
+import type { Identity } from '../../src/credentials/identity.js'
 import { buildUpstreamHeaders, compileHeaderPlan } from '../../src/pipeline/identity-headers.js'
 import { RUNS } from './runs.js'
 

@@ -8,7 +8,7 @@ import { Writable } from 'node:stream'
 import { after, beforeEach, describe, it } from 'node:test'
 import { keysCommand } from '../../../src/cli/keys.js'
 import { parseApiKey } from '../../../src/credentials/api-key.js'
-import { verifyApiKey } from '../../../src/credentials/verify-api-key.js'
+import { verifyApiKey } from '../../../src/keystore/verify-api-key.js'
 import { openFileKeyStore } from '../../../src/keystore/file-key-store.js'
 import type { KeyStore } from '../../../src/keystore/key-store.js'
 

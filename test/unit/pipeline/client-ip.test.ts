@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import { resolveClientIp } from '../../../src/pipeline/client-ip.js'
-import { createIpSet } from '../../../src/pipeline/ip-filter.js'
+import { createIpSet } from '../../../src/net/ip-filter.js'
 
 const trusted = createIpSet(['10.0.0.0/8', '2001:db8:ffff::/48'])
 const none = createIpSet([])

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
-import type { Identity } from '../../../src/pipeline/decision.js'
+import type { Identity } from '../../../src/credentials/identity.js'
 import { buildUpstreamHeaders, compileHeaderPlan, encodeValue, type ForwardContext } from '../../../src/pipeline/identity-headers.js'
 
 const plan = compileHeaderPlan({ prefix: 'X-Auth-', forwardAuthorization: false, apiKeyHeaders: ['X-API-Key'], upstreamHost: 'legacy:3000' })

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { calculateJwkThumbprint, decodeProtectedHeader, errors, jwtVerify, SignJWT } from 'jose'
-import { GENERATED_KEY_FILE, loadSigningKeys, type SigningKeys } from '../../../src/issuer/signing-key.js'
+import { GENERATED_KEY_FILE, loadSigningKeys, type SigningKeys } from '../../../src/credentials/signing-key.js'
 import type { Checked, Problem } from '../../../src/config/problem.js'
 
 let dir: string

@@ -3,7 +3,7 @@
 // ioredis options that keep an outage from piling up.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { checkRedisStore, describeRedis, redisOptions, secretsOf, type StoreConfig } from '../../../src/keystore/redis-config.js'
+import { checkRedisStore, describeRedis, redisOptions, secretsOf, type StoreConfig } from '../../../src/config/redis-config.js'
 
 const base: StoreConfig = { type: 'redis', path: '/data/apikeys.json', keyPrefix: 'gatehouse:', timeoutMs: 1000, waitReplicas: 0 }
 const store = (o: Partial<StoreConfig>): StoreConfig => ({ ...base, ...o })

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
 import type * as IpAddr from 'ipaddr.js'
-import { canonicalIp, createIpFilter, createIpSet, parseCidrs } from '../../../src/pipeline/ip-filter.js'
+import { canonicalIp, createIpFilter, createIpSet, parseCidrs } from '../../../src/net/ip-filter.js'
 
 describe('canonicalIp', () => {
   const cases: [input: string, expected: string | null, why: string][] = [

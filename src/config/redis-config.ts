@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import type { RedisOptions } from 'ioredis'
-import type { Problem } from '../config/problem.js'
-import type { Config } from '../config/schema.js'
+import type { Problem } from './problem.js'
+import type { Config } from './schema.js'
 
 export type StoreConfig = Config['store']
 

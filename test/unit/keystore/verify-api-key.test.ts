@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateApiKey, type ParsedApiKey } from '../../../src/credentials/api-key.js'
-import { verifyApiKey } from '../../../src/credentials/verify-api-key.js'
+import { verifyApiKey } from '../../../src/keystore/verify-api-key.js'
 import { openFileKeyStore } from '../../../src/keystore/file-key-store.js'
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from '../../../src/keystore/key-store.js'
 

@@ -10,15 +10,14 @@ import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
-import { createIpFilter, createIpSet } from '../pipeline/ip-filter.js'
+import { createIpFilter, createIpSet } from '../net/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import { createFailureThrottle } from '../pipeline/failure-throttle.js'
-import type { LoadedConfig } from './load.js'
-import type { Checked, Problem } from './problem.js'
-import type { Config, IssuerConfig } from './schema.js'
-import { parseDuration } from './duration.js'
-import type { ServiceRuntime } from '../issuer/context.js'
-import { loadSigningKeys } from '../issuer/signing-key.js'
+import type { LoadedConfig } from '../config/load.js'
+import type { Checked, Problem } from '../config/problem.js'
+import type { Config, IssuerConfig } from '../config/schema.js'
+import { parseDuration } from '../config/duration.js'
+import { loadSigningKeys, type SigningKeys } from '../credentials/signing-key.js'
 
 export interface Runtime extends DecideRuntime {
   readonly config: Config
@@ -31,6 +30,20 @@ export interface Runtime extends DecideRuntime {
   /** The token service's compiled `issuer:` section, or null when it is off. */
   readonly service: ServiceRuntime | null
   close(): void
+}
+
+/** The `issuer:` section, compiled (SPEC §2, §6). */
+export interface ServiceRuntime {
+  readonly prefix: string
+  /** `iss` of issued tokens. */
+  readonly name: string
+  /** `aud` of issued tokens. */
+  readonly audience: string
+  readonly maxTtlSeconds: number
+  readonly defaultTtlSeconds: number
+  readonly users: UserDirectory | null
+  readonly clients: ClientDirectory | null
+  readonly keys: SigningKeys
 }
 
 export interface UpstreamTarget {

@@ -1,10 +1,10 @@
 // API key → Identity (SPEC §3.5, §5): format and checksum before any store lookup,
 // then the stored hash, enabled, expiry. Unknown ids and wrong secrets do the same
 // hashing work, so timing tells nothing about which ids exist (security-cases #74, #75).
-import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
-import type { Identity } from '../pipeline/decision.js'
-import { createIpFilter, type IpFilter } from '../pipeline/ip-filter.js'
-import { hashSecret, parseApiKey, secretMatches } from './api-key.js'
+import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from './key-store.js'
+import type { Identity } from '../credentials/identity.js'
+import { createIpFilter, type IpFilter } from '../net/ip-filter.js'
+import { hashSecret, parseApiKey, secretMatches } from '../credentials/api-key.js'
 
 export type ApiKeyResult =
   | { ok: true; identity: Identity; record: ApiKeyRecord }
