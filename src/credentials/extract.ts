@@ -8,8 +8,12 @@ export type Extracted =
   | { kind: 'jwt'; token: string }
   | { kind: 'apikey'; key: string }
   | { kind: 'ambiguous'; detail: string }
-  /** `apiKey`: an API-key header or `ApiKey` credential, answered like any other key failure (security-cases #75). */
-  | { kind: 'malformed'; detail: string; apiKey?: true }
+  /**
+   * `apiKey`: an API-key header or `ApiKey` credential, answered like any other key failure (security-cases #75).
+   * `scheme`: the Authorization scheme, lowercased, when it was read; for a scheme the proxy does not take
+   * (Basic), `authorization` is the header as received, for the token service, which does (SPEC §6).
+   */
+  | { kind: 'malformed'; detail: string; apiKey?: true; scheme?: string; authorization?: string }
 
 /** Longest credential looked at; Node's whole header block is 16 KiB by default. */
 const MAX_CREDENTIAL = 16 * 1024
@@ -24,8 +28,9 @@ const TWO_AUTHORIZATION = ambiguous('more than one Authorization header')
 const TWO_KEYS = ambiguous('more than one API key header')
 const KEY_AND_AUTHORIZATION = ambiguous('both an Authorization header and an API key header')
 const TOO_LONG = malformed('credential too long')
-const BAD_SCHEME = malformed('Authorization scheme must be Bearer or ApiKey')
-const BAD_BEARER = malformed('Bearer credential is not a single b64token')
+const BAD_SCHEME_DETAIL = 'Authorization scheme must be Bearer or ApiKey'
+const BAD_SCHEME = malformed(BAD_SCHEME_DETAIL)
+const BAD_BEARER: Extracted = Object.freeze({ kind: 'malformed', detail: 'Bearer credential is not a single b64token', scheme: 'bearer' })
 const BAD_KEY: Extracted = Object.freeze({ kind: 'malformed', detail: 'API key must be non-empty visible ASCII', apiKey: true })
 const KEY_TOO_LONG: Extracted = Object.freeze({ kind: 'malformed', detail: 'credential too long', apiKey: true })
 
@@ -75,7 +80,7 @@ function parseAuthorization(value: string): Extracted {
   const credential = start === sp + 1 && end === value.length ? value.slice(start) : value.slice(start, end)
   if (scheme === 'bearer') return B64TOKEN.test(credential) ? { kind: 'jwt', token: credential } : BAD_BEARER
   if (scheme === 'apikey') return isVisibleAscii(credential) ? { kind: 'apikey', key: credential } : BAD_KEY
-  return BAD_SCHEME
+  return { kind: 'malformed', detail: BAD_SCHEME_DETAIL, scheme, authorization: value }
 }
 
 function parseKeyHeader(value: string): Extracted {

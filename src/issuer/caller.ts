@@ -24,32 +24,28 @@ export interface CallerRules {
 }
 
 export async function authenticateCaller(req: FastifyRequest, ctx: ServiceContext, rules: CallerRules): Promise<Caller> {
-  const rt = ctx.runtime()
-  const raw = req.raw.rawHeaders
-  let authorization: string | undefined
-  let authorizationCount = 0
-  let apiKey: string | undefined
-  let apiKeyCount = 0
-  const keyHeaders = new Set(rt.config.apiKeys.headers.map((h) => h.toLowerCase()))
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = (raw[i] as string).toLowerCase()
-    if (name === 'authorization') {
-      authorizationCount++
-      authorization = raw[i + 1]
-    } else if (keyHeaders.has(name)) {
-      apiKeyCount++
-      apiKey = raw[i + 1]
-    }
+  // The proxy's own extractor (SPEC §3.5): the same headers, the same "exactly one" rule.
+  const found = ctx.runtime().credentials.extract(req.raw.rawHeaders)
+  switch (found.kind) {
+    case 'ambiguous':
+      throw new ServiceError('invalid_body', 'send exactly one credential')
+    case 'jwt':
+      throw JWT_NOT_ACCEPTED
+    case 'apikey':
+      return apiKeyCaller(found.key, req, ctx, rules)
+    case 'malformed':
+      if (found.scheme === 'bearer') throw JWT_NOT_ACCEPTED
+      if (found.apiKey) {
+        if (rules.apiKey === 'never') throw API_KEY_REFUSED
+        throw new ServiceError('unauthenticated', 'API key invalid')
+      }
+      if (found.scheme === 'basic') return basicCaller(found.authorization, req, ctx)
   }
-  if (authorizationCount + apiKeyCount > 1) throw new ServiceError('invalid_body', 'send exactly one credential')
-
-  const scheme = authorization?.split(' ', 1)[0]?.toLowerCase()
-  if (scheme === 'bearer') throw new ServiceError('jwt_not_accepted', 'a JWT cannot be used here: authenticate with Basic or an API key')
-  if (scheme === 'apikey') apiKey = authorization?.slice(7).trim()
-  if (apiKey !== undefined) return apiKeyCaller(apiKey, req, ctx, rules)
-  if (scheme === 'basic') return basicCaller(authorization, req, ctx)
   throw new ServiceError('unauthenticated', 'authenticate with Basic (user and password)', basicChallenge)
 }
+
+const JWT_NOT_ACCEPTED = new ServiceError('jwt_not_accepted', 'a JWT cannot be used here: authenticate with Basic or an API key')
+const API_KEY_REFUSED = new ServiceError('forbidden', 'an API key cannot be used here: authenticate with Basic')
 
 async function basicCaller(authorization: string | undefined, req: FastifyRequest, ctx: ServiceContext): Promise<Caller> {
   const parsed = parseBasic(authorization)
@@ -72,7 +68,7 @@ export async function checkPassword(name: string, secret: string, ip: string, ct
 }
 
 async function apiKeyCaller(key: string, req: FastifyRequest, ctx: ServiceContext, rules: CallerRules): Promise<Caller> {
-  if (rules.apiKey === 'never') throw new ServiceError('forbidden', 'an API key cannot be used here: authenticate with Basic')
+  if (rules.apiKey === 'never') throw API_KEY_REFUSED
   const result = await verifyApiKey(key, ctx.store, Math.floor(ctx.now() / 1000))
   if (!result.ok) {
     if (result.reason === 'store_unavailable') throw new ServiceError('store_unavailable', 'the key store is unavailable', { 'retry-after': '1' })

@@ -4,7 +4,7 @@ import { effectivePermissions, isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
 import type { Identity } from '../credentials/identity.js'
 import type { DenyReason } from '../outcome/catalogue.js'
-import type { Decision } from './decision.js'
+import type { Admitted, Allowed, Decision, Denied } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from '../net/ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
@@ -40,58 +40,49 @@ export interface DecideRuntime {
   readonly maxBodyBytes: number
 }
 
-export type Allowed = Extract<Decision, { ok: true }> & {
-  readonly api: CompiledApi | null
-  readonly target: string
-  readonly peerTrusted: boolean
-  /** For the token service, which authenticates its callers itself, not for the upstream. */
-  readonly service: boolean
-}
-export type Denied = Extract<Decision, { ok: false }>
-
-export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allowed | Denied> {
+export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Decision> {
   // §3.8: TRACE would echo our identity headers back; CONNECT would open a tunnel.
-  if (req.method === 'TRACE' || req.method === 'CONNECT') return deny('method_not_allowed', null, null)
+  if (req.method === 'TRACE' || req.method === 'CONNECT') return deny('method_not_allowed')
   // node keeps every header line in rawHeaders but only the first maxHeadersCount in
   // req.headers: refuse rather than let the two views differ (security-cases #66).
-  if (req.rawHeaders.length > rt.maxRawHeaders) return deny('headers_too_large', null, null)
+  if (req.rawHeaders.length > rt.maxRawHeaders) return deny('headers_too_large')
 
   const target = normalizeTarget(req.rawTarget)
-  if (!target.ok) return deny('path_invalid', null, null, target.detail)
+  if (!target.ok) return deny('path_invalid', { detail: target.detail })
 
   const head = scanHeaders(req.rawHeaders)
-  if (head.hostCount > 1) return deny('request_malformed', null, null, 'more than one Host header') // RFC 9112 §3.2
-  if (head.host !== undefined && !isHostValue(head.host)) return deny('request_malformed', null, null, 'Host is not host[:port]')
+  if (head.hostCount > 1) return deny('request_malformed', { detail: 'more than one Host header' }) // RFC 9112 §3.2
+  if (head.host !== undefined && !isHostValue(head.host)) return deny('request_malformed', { detail: 'Host is not host[:port]' })
 
   const peerTrusted = rt.hasTrustedProxies && rt.trustedProxies.has(req.peerIp)
   const clientIp = peerTrusted
     ? resolveClientIp(req.peerIp, head.forwardedFor, rt.trustedProxies, false)
     : (canonicalIp(req.peerIp) ?? req.peerIp)
-  if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', null, clientIp)
+  if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', { clientIp })
+  const admitted: Admitted = { path: target.path, target: target.path + target.query, clientIp, peerTrusted }
 
-  if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) {
-    return allow(target.path, target.query, null, null, null, clientIp, peerTrusted, true)
-  }
+  // The token service authenticates its own callers (SPEC §6): routed here, before any credential is read.
+  if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) return { ok: true, route: 'service', api: null, ...admitted }
 
   const api = rt.apis.match(target.path)
   if (api?.public) {
-    if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', api, clientIp)
-    return allow(target.path, target.query, api, null, null, clientIp, peerTrusted)
+    if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', { api, clientIp })
+    return allow({ ...admitted, api, identity: null, permissions: null })
   }
-  if (!api && rt.unmatched === 'deny') return deny('no_api', null, clientIp)
+  if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
 
   const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
-  if (!auth.ok) return deny(auth.reason, api, clientIp, auth.detail)
+  if (!auth.ok) return deny(auth.reason, { api, clientIp, detail: auth.detail })
   const identity = auth.identity
-  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', api, clientIp)
+  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', { api, clientIp })
 
   const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
   if (api && !isPermitted(permissions, api.name, req.method)) {
-    return deny('permission_insufficient', api, clientIp, `needs ${requiredLevel(req.method)} on ${api.name}`)
+    return deny('permission_insufficient', { api, clientIp, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
-  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', api, clientIp)
-  return allow(target.path, target.query, api, identity, permissions, clientIp, peerTrusted)
+  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', { api, clientIp })
+  return allow({ ...admitted, api, identity, permissions })
 }
 
 function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {
@@ -149,17 +140,8 @@ function isHostValue(v: string): boolean {
   return true
 }
 
-function allow(
-  path: string,
-  query: string,
-  api: CompiledApi | null,
-  identity: Identity | null,
-  permissions: Permissions | null,
-  clientIp: string,
-  peerTrusted: boolean,
-  service = false,
-): Allowed {
-  return { ok: true, path, target: path + query, api, identity, permissions, clientIp, peerTrusted, service }
+function allow(grant: Omit<Allowed, 'ok' | 'route'>): Allowed {
+  return { ok: true, route: 'upstream', ...grant }
 }
 
 /** `/_gatehouse` and `/_gatehouse/…`, not `/_gatehouseX`. */
@@ -167,6 +149,6 @@ function isUnder(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)
 }
 
-function deny(reason: DenyReason, api: CompiledApi | null, clientIp: string | null, detail?: string): Denied {
-  return { ok: false, reason, api, clientIp, detail }
+function deny(reason: DenyReason, at: { api?: CompiledApi | null; clientIp?: string; detail?: string | undefined } = {}): Denied {
+  return { ok: false, reason, api: at.api ?? null, clientIp: at.clientIp ?? null, detail: at.detail }
 }

@@ -1,29 +1,48 @@
-// The outcome of SPEC §3: allow with an identity, or deny with one reason from the
-// closed set of outcome/catalogue.ts.
-import type { Permissions } from '../credentials/permissions.js'
+// The outcome of SPEC §3 as data: forward to the upstream, hand to the token
+// service, or refuse with one reason from the closed set of outcome/catalogue.ts.
+// The token service is a route of its own, decided before any credential is read:
+// its variant carries no identity, so it can never be forwarded by mistake.
 import type { Identity } from '../credentials/identity.js'
+import type { Permissions } from '../credentials/permissions.js'
 import type { DenyReason } from '../outcome/catalogue.js'
+import type { CompiledApi } from './match-api.js'
 
-export interface ApiRef {
-  readonly name: string
-  readonly public: boolean
+/** What every request that passed SPEC §3 steps 1–3 carries. */
+export interface Admitted {
+  /** The normalised path (SPEC §3.1), used for matching and forwarding. */
+  readonly path: string
+  /** The normalised path with the query as received. */
+  readonly target: string
+  readonly clientIp: string
+  /** The socket peer is one of trustedProxies. */
+  readonly peerTrusted: boolean
 }
 
-export type Decision =
-  | {
-      readonly ok: true
-      readonly path: string
-      readonly api: ApiRef | null
-      readonly identity: Identity | null
-      /** Effective permissions (credential ∩ user now); null on public APIs. */
-      readonly permissions: Permissions | null
-      readonly clientIp: string
-    }
-  | {
-      readonly ok: false
-      readonly reason: DenyReason
-      /** Safe to show the caller: never contains the credential. */
-      readonly detail?: string | undefined
-      readonly api: ApiRef | null
-      readonly clientIp: string | null
-    }
+/** SPEC §3.8: forward to the upstream. */
+export interface Allowed extends Admitted {
+  readonly ok: true
+  readonly route: 'upstream'
+  readonly api: CompiledApi | null
+  /** Null on public APIs. */
+  readonly identity: Identity | null
+  /** Effective permissions (credential ∩ user now); null on public APIs. */
+  readonly permissions: Permissions | null
+}
+
+/** SPEC §6: the token service, which authenticates its callers itself. */
+export interface ToService extends Admitted {
+  readonly ok: true
+  readonly route: 'service'
+  readonly api: null
+}
+
+export interface Denied {
+  readonly ok: false
+  readonly reason: DenyReason
+  /** Safe to show the caller: never contains the credential. */
+  readonly detail?: string | undefined
+  readonly api: CompiledApi | null
+  readonly clientIp: string | null
+}
+
+export type Decision = Allowed | ToService | Denied

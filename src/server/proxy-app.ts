@@ -10,7 +10,8 @@ import type { Duplex, Readable } from 'node:stream'
 import tls from 'node:tls'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../runtime/compile.js'
-import { decide, type Allowed, type Denied } from '../pipeline/decide.js'
+import { decide } from '../pipeline/decide.js'
+import type { Allowed, Decision, Denied, ToService } from '../pipeline/decision.js'
 import { REASONS } from '../outcome/catalogue.js'
 import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
 import type { Logger } from '../telemetry/logger.js'
@@ -48,13 +49,13 @@ export function createProxyHandlers(deps: ProxyDeps) {
     start: number,
     status: number,
     outcome: Outcome,
-    d: Allowed | Denied | null,
+    d: Decision | null,
     upstreamMs: number | null,
   ): void {
     const seconds = (performance.now() - start) / 1000
-    const api = d?.api ? d.api.name : d && d.ok ? (d.service ? 'token_service' : 'unmatched') : '-'
+    const api = d?.api ? d.api.name : d && d.ok ? (d.route === 'service' ? 'token_service' : 'unmatched') : '-'
     metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
-    const identity = d?.ok ? d.identity : null
+    const identity = d?.ok && d.route === 'upstream' ? d.identity : null
     // Only the normalised path: a query string may carry secrets (SPEC §8).
     logger.info(
       {
@@ -77,7 +78,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
-  async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Allowed | Denied | null> {
+  async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Decision | null> {
     const t0 = performance.now()
     try {
       const d = await decide(
@@ -124,13 +125,13 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     if (!d.ok) return refuse(req, res, d, requestId, start)
-    if (d.service) return toTokenService(req, res, d, requestId, start)
+    if (d.route === 'service') return toTokenService(req, res, d, requestId, start)
     if (req.headers.expect !== undefined) res.writeContinue() // only once the request is allowed
     forward(req, res, d, rt, requestId, start)
   }
 
   /** The token service authenticates its own callers; it sees the normalised target only. */
-  function toTokenService(req: IncomingMessage, res: ServerResponse, d: Allowed, requestId: string, start: number): void {
+  function toTokenService(req: IncomingMessage, res: ServerResponse, d: ToService, requestId: string, start: number): void {
     const service = deps.service()
     if (!service) {
       sendProblem(res, { type: 'about:blank', title: 'Not found', status: 404, detail: 'Not found' }, { requestId })
@@ -216,7 +217,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
       return
     }
-    if (d.service) {
+    if (d.route === 'service') {
       writeRaw(socket, 400, { type: 'about:blank', title: 'No websocket here', status: 400, detail: 'No websocket here' }, requestId)
       return
     }
