@@ -16,6 +16,9 @@ import { openKeyStore } from '../keystore/open-key-store.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import { createAdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
+import { writeAnswer } from '../server/problem.js'
+import { answer } from '../outcome/answer.js'
+import type { WireCode } from '../outcome/catalogue.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics } from '../telemetry/metrics.js'
 import type { TokenService } from '../issuer/service.js'
@@ -128,15 +131,13 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed requests (smuggling attempts, bad headers), slow ones: answer and close.
     if (socket.writable && err.code !== 'ECONNRESET') {
-      const status = CLIENT_ERROR_STATUS[err.code ?? ''] ?? 400
-      // Closed once the answer is flushed: a client still sending must not keep it half-open.
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`, () => socket.destroy())
+      writeAnswer(socket, answer(CLIENT_ERROR_OUTCOME[err.code ?? ''] ?? 'wire_malformed', { close: true }))
     } else socket.destroy()
   })
-  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8; security-cases #51).
+  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8).
   server.on('connect', (_req, socket: import('node:stream').Duplex) => {
     socket.on('error', () => socket.destroy())
-    socket.end('HTTP/1.1 405 Method Not Allowed\r\nconnection: close\r\ncontent-length: 0\r\n\r\n', () => socket.destroy())
+    writeAnswer(socket, answer('wire_connect', { close: true }))
   })
 
   const admin = createAdminApp({
@@ -262,11 +263,11 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   }
 }
 
-// What node's own clientError handler would answer (security-cases #65–#72, #99).
-const CLIENT_ERROR_STATUS: Readonly<Record<string, number>> = {
-  HPE_HEADER_OVERFLOW: 431,
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: 413,
-  ERR_HTTP_REQUEST_TIMEOUT: 408,
+// What node's own clientError handler would answer; anything else is wire_malformed.
+const CLIENT_ERROR_OUTCOME: Readonly<Record<string, WireCode>> = {
+  HPE_HEADER_OVERFLOW: 'wire_headers_too_large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'wire_chunk_extensions_too_large',
+  ERR_HTTP_REQUEST_TIMEOUT: 'wire_request_timeout',
 }
 
 /** Options only createServer takes: changing them needs a restart. */

@@ -1,49 +1,32 @@
-// The token service's refusals: problem+json (RFC 9457) like the proxy's, except
-// under /oauth where RFC 6749 §5.2 fixes the error shape.
-export type ServiceErrorCode =
-  | 'unauthenticated'
-  | 'jwt_not_accepted'
-  | 'forbidden'
-  | 'permission_exceeds_user'
-  | 'not_found'
-  | 'invalid_body'
-  | 'too_many_attempts'
-  | 'store_unavailable'
-
-const STATUS: Record<ServiceErrorCode, number> = {
-  unauthenticated: 401,
-  jwt_not_accepted: 403,
-  forbidden: 403,
-  permission_exceeds_user: 403,
-  not_found: 404,
-  invalid_body: 400,
-  too_many_attempts: 429,
-  store_unavailable: 503,
-}
+// The token service's refusals: rows of outcome/catalogue.ts, problem+json (RFC 9457)
+// like the proxy's, except under /oauth where RFC 6749 §5.2 fixes the error shape.
+import { OUTCOMES, type OAuthCode, type OAuthError as OAuthErrorName, type ServiceCode } from '../outcome/catalogue.js'
 
 export class ServiceError extends Error {
   readonly status: number
   constructor(
-    readonly code: ServiceErrorCode,
+    readonly code: ServiceCode,
     readonly detail: string,
+    /** Headers that vary by call: a computed Retry-After, a Basic challenge. */
     readonly headers: Record<string, string> = {},
   ) {
     super(detail)
-    this.status = STATUS[code]
+    this.status = OUTCOMES[code].status
   }
 }
 
-export type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope'
-
 /** RFC 6749 §5.2. */
 export class OAuthError extends Error {
+  readonly status: number
+  readonly error: OAuthErrorName
   constructor(
-    readonly error: OAuthErrorCode,
+    readonly code: OAuthCode,
     readonly description: string,
-    readonly status: 400 | 401 | 429 = error === 'invalid_client' ? 401 : 400,
     readonly headers: Record<string, string> = {},
   ) {
     super(description)
+    this.status = OUTCOMES[code].status
+    this.error = OUTCOMES[code].oauthError ?? 'invalid_request'
   }
 }
 

@@ -54,7 +54,7 @@ export async function introspect(req: FastifyRequest<{ Body: string }>, reply: F
   const token = single(form, 'token')
   reply.header('cache-control', 'no-store')
   const owner = await introspectionCaller(req, form, ctx)
-  if (!token) throw new OAuthError('invalid_request', 'token is required')
+  if (!token) throw new OAuthError('oauth_invalid_request', 'token is required')
   const found = await describe(token, owner, ctx)
   if (!found) return INACTIVE
   const { identity: id, permissions } = found
@@ -82,12 +82,12 @@ async function introspectionCaller(req: FastifyRequest, form: Map<string, string
       return { kind: 'user', name: user.name, admin: user.admin }
     } catch (err) {
       // Worded as for an unknown name (a client, below), so the answer does not tell user names apart (#81).
-      if (err instanceof ServiceError) throw new OAuthError('invalid_client', err.status === 429 ? err.detail : CLIENT_REFUSED, err.status === 429 ? 429 : 401, err.headers)
+      if (err instanceof ServiceError) throw err.status === 429 ? new OAuthError('oauth_too_many_attempts', err.detail, err.headers) : new OAuthError('oauth_invalid_client', CLIENT_REFUSED, err.headers)
       throw err
     }
   }
   if ((req.headers.authorization ?? '').toLowerCase().startsWith('bearer ')) {
-    throw new OAuthError('invalid_client', 'authenticate with Basic (a user or a client), not a bearer token', 401)
+    throw new OAuthError('oauth_invalid_client', 'authenticate with Basic (a user or a client), not a bearer token')
   }
   const client = await authenticateClient(req, form, ctx)
   return { kind: 'client', id: client.clientId }

@@ -34,7 +34,7 @@ export function parseForm(body: string): Form {
 /** One value or none; a repeated parameter is invalid_request (RFC 6749 §3.1). */
 export function single(form: Form, name: string): string | undefined {
   const v = form.get(name)
-  if (v && v.length > 1) throw new OAuthError('invalid_request', `${name} given more than once`)
+  if (v && v.length > 1) throw new OAuthError('oauth_invalid_request', `${name} given more than once`)
   return v?.[0]
 }
 
@@ -42,31 +42,31 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   const basic = parseBasic(req.headers.authorization)
   const bodyId = single(form, 'client_id')
   const bodySecret = single(form, 'client_secret')
-  if (basic === 'malformed') throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge)
+  if (basic === 'malformed') throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
   if (basic !== 'absent' && (bodyId !== undefined || bodySecret !== undefined)) {
-    throw new OAuthError('invalid_request', 'client credentials in both the Authorization header and the body')
+    throw new OAuthError('oauth_invalid_request', 'client credentials in both the Authorization header and the body')
   }
   const challenge = basic !== 'absent' ? basicChallenge : {}
   let id: string
   let secret: string
   if (basic !== 'absent') {
     const decoded = decodeClientCredentials(basic)
-    if (decoded === 'malformed') throw new OAuthError('invalid_client', 'malformed Basic credentials', 401, basicChallenge)
+    if (decoded === 'malformed') throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
     ;({ name: id, secret } = decoded)
   } else if (bodyId !== undefined && bodySecret !== undefined) {
     id = bodyId
     secret = bodySecret
   } else {
-    throw new OAuthError('invalid_client', 'client authentication required', 401, basicChallenge)
+    throw new OAuthError('oauth_invalid_client', 'client authentication required', basicChallenge)
   }
   if (/[\u0000-\u001f\u007f]/.test(id) || /[\u0000-\u001f\u007f]/.test(secret)) {
-    throw new OAuthError('invalid_client', 'malformed client credentials', 401, challenge)
+    throw new OAuthError('oauth_invalid_client', 'malformed client credentials', challenge)
   }
   const clients = serviceOf(ctx).clients
   const r = await verifyThrottled(ctx.throttle, `client:${id}`, clientIpOf(req), () => ctx.now(), secret, clients?.get(id), (c) => c.secretHash, clients?.dummyHash)
-  if (r === false) throw new OAuthError('invalid_client', CLIENT_REFUSED, 401, challenge)
+  if (r === false) throw new OAuthError('oauth_invalid_client', CLIENT_REFUSED, challenge)
   if ('retryAfter' in r) {
-    throw new OAuthError('invalid_client', 'too many failed attempts; try again later', 429, { 'retry-after': String(r.retryAfter) })
+    throw new OAuthError('oauth_too_many_attempts', 'too many failed attempts; try again later', { 'retry-after': String(r.retryAfter) })
   }
   return r
 }
@@ -79,8 +79,8 @@ function grantedScope(scope: string | undefined, client: Client): Permissions {
     const i = token.lastIndexOf(':')
     const api = token.slice(0, i)
     const level = token.slice(i + 1)
-    if (i <= 0 || !isLevel(level) || !/^[A-Za-z0-9_.-]+$/.test(api)) throw new OAuthError('invalid_scope', `"${token}" is not api:level`)
-    if (!atLeast(levelFor(client.permissions, api), level)) throw new OAuthError('invalid_scope', `the client may not hold ${token}`)
+    if (i <= 0 || !isLevel(level) || !/^[A-Za-z0-9_.-]+$/.test(api)) throw new OAuthError('oauth_invalid_scope', `"${token}" is not api:level`)
+    if (!atLeast(levelFor(client.permissions, api), level)) throw new OAuthError('oauth_invalid_scope', `the client may not hold ${token}`)
     out[api] = level
   }
   return Object.freeze(out)
@@ -89,9 +89,9 @@ function grantedScope(scope: string | undefined, client: Client): Permissions {
 export async function oauthToken(req: FastifyRequest<{ Body: string }>, reply: FastifyReply, ctx: ServiceContext) {
   const form = parseForm(req.body)
   const grant = single(form, 'grant_type')
-  if (grant === undefined) throw new OAuthError('invalid_request', 'grant_type is required')
+  if (grant === undefined) throw new OAuthError('oauth_invalid_request', 'grant_type is required')
   const client = await authenticateClient(req, form, ctx)
-  if (grant !== 'client_credentials') throw new OAuthError('unsupported_grant_type', 'only client_credentials is supported')
+  if (grant !== 'client_credentials') throw new OAuthError('oauth_unsupported_grant_type', 'only client_credentials is supported')
   const permissions = grantedScope(single(form, 'scope'), client)
   const svc = serviceOf(ctx)
   const now = Math.floor(ctx.now() / 1000)

@@ -155,8 +155,8 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       url,
       schema: { hide: true },
       handler: async (_req, reply) => {
-        reply.code(405).header('allow', 'POST')
-        throw new OAuthError('invalid_request', 'use POST with a form body', 400)
+        reply.header('allow', 'POST')
+        throw new OAuthError('oauth_method_not_allowed', 'use POST with a form body')
       },
     })
   }
@@ -190,7 +190,7 @@ function formBody<T extends FastifyRequest<{ Body: string }>>(req: T): T {
   // Fastify also hands text/plain over as a string: only the form media type is a form.
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase()
   if (typeof req.body !== 'string' || type !== 'application/x-www-form-urlencoded') {
-    throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded')
+    throw new OAuthError('oauth_invalid_request', 'the body must be application/x-www-form-urlencoded')
   }
   return req
 }

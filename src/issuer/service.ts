@@ -9,14 +9,14 @@ import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } fr
 import { KeyExistsError, StoreUnavailableError } from '../keystore/key-store.js'
 import type { ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
+import { answer, type Answer } from '../outcome/answer.js'
+import { OUTCOMES } from '../outcome/catalogue.js'
 import { registerRoutes } from './routes.js'
 
 export interface TokenService {
   handle(req: IncomingMessage, res: ServerResponse): void
   close(): Promise<void>
 }
-
-const PROBLEM_BASE = 'https://gatehouse.dev/problems/'
 
 export async function createTokenService(prefix: string, ctx: ServiceContext): Promise<TokenService> {
   let dispatch: ((req: IncomingMessage, res: ServerResponse) => void) | null = null
@@ -37,30 +37,25 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
 
   // Before any route is registered: encapsulated route contexts inherit these at registration.
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    reply.header('cache-control', 'no-store')
-    if (err instanceof OAuthError) {
-      reply.code(reply.statusCode === 405 ? 405 : err.status).headers(err.headers)
-      return reply.send({ error: err.error, error_description: err.description })
-    }
-    if (err instanceof ServiceError) return problem(reply.headers(err.headers), err.status, err.code, err.detail)
-    if (err instanceof StoreUnavailableError) return problem(reply.header('retry-after', '1'), 503, 'store_unavailable', 'the key store is unavailable')
-    if (err instanceof KeyExistsError) return problem(reply, 409, 'conflict', 'try again')
+    if (err instanceof OAuthError) return send(reply, answer(err.code, { detail: err.description, headers: err.headers }))
+    if (err instanceof ServiceError) return send(reply, answer(err.code, { detail: err.detail, headers: err.headers }))
+    if (err instanceof StoreUnavailableError) return send(reply, answer('store_unavailable', { detail: 'the key store is unavailable' }))
+    if (err instanceof KeyExistsError) return send(reply, answer('conflict', { detail: 'try again' }))
     if (err.validation) {
       const first = err.validation[0]
       const extra = (first?.params as { additionalProperty?: string } | undefined)?.additionalProperty
-      const message = extra !== undefined ? `${err.validationContext ?? 'body'}: unknown field "${extra}"` : err.message
-      if (req.url.includes('/oauth/')) return reply.code(400).send({ error: 'invalid_request', error_description: message })
-      return problem(reply, 400, 'invalid_body', message)
+      const detail = extra !== undefined ? `${err.validationContext ?? 'body'}: unknown field "${extra}"` : err.message
+      return send(reply, answer(req.url.includes('/oauth/') ? 'oauth_invalid_request' : 'invalid_body', { detail }))
     }
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return problem(reply, 413, 'body_too_large', 'the request body is too large')
-    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return problem(reply, 415, 'unsupported_media_type', 'use application/json')
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return send(reply, answer('body_too_large', { detail: 'the request body is too large' }))
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(reply, answer('unsupported_media_type', { detail: 'use application/json' }))
     if (err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.statusCode === 400) {
-      return problem(reply, 400, 'invalid_body', 'the body is not valid JSON')
+      return send(reply, answer('invalid_body', { detail: 'the body is not valid JSON' }))
     }
-    ctx.logger.error({ err: { name: err.name, message: err.message, code: err.code } }, 'token service error')
-    return problem(reply, 500, 'internal', 'internal error')
+    ctx.logger[OUTCOMES.internal.logLevel]({ err: { name: err.name, message: err.message, code: err.code } }, 'token service error')
+    return send(reply, answer('internal', { detail: 'internal error' }))
   })
-  app.setNotFoundHandler((_req, reply) => problem(reply, 404, 'not_found', 'no such endpoint'))
+  app.setNotFoundHandler((_req, reply) => send(reply, answer('not_found', { detail: 'no such endpoint' })))
 
   await app.register(swagger, {
     openapi: {
@@ -99,25 +94,6 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
   }
 }
 
-const TITLES: Record<string, string> = {
-  unauthenticated: 'Authentication required',
-  jwt_not_accepted: 'A JWT cannot be used here',
-  forbidden: 'Forbidden',
-  permission_exceeds_user: 'Permission beyond what the user holds',
-  not_found: 'Not found',
-  invalid_body: 'Invalid request',
-  too_many_attempts: 'Too many attempts',
-  store_unavailable: 'Credential store unavailable',
-  body_too_large: 'Request body too large',
-  unsupported_media_type: 'Unsupported media type',
-  conflict: 'Conflict',
-  internal: 'Internal error',
-}
-
-function problem(reply: FastifyReply, status: number, code: string, detail: string) {
-  const title = TITLES[code] ?? 'Error'
-  return reply
-    .code(status)
-    .type('application/problem+json')
-    .send({ type: PROBLEM_BASE + code, title, status, detail })
+function send(reply: FastifyReply, a: Answer) {
+  return reply.code(a.status).headers(a.headers).send(a.body)
 }

@@ -4,7 +4,7 @@
 // either a problem answer or one streamed upstream exchange; one log line, one
 // metrics update.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import http, { STATUS_CODES } from 'node:http'
+import http from 'node:http'
 import net from 'node:net'
 import type { Duplex, Readable } from 'node:stream'
 import tls from 'node:tls'
@@ -12,12 +12,13 @@ import type { Dispatcher } from 'undici'
 import type { Runtime } from '../runtime/compile.js'
 import { decide } from '../pipeline/decide.js'
 import type { Allowed, Decision, Denied, ToService } from '../pipeline/decision.js'
-import { REASONS } from '../outcome/catalogue.js'
+import { answer } from '../outcome/answer.js'
+import { OUTCOMES } from '../outcome/catalogue.js'
 import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics, Outcome } from '../telemetry/metrics.js'
-import { challengeFor, problemFor, sendProblem } from './problem.js'
-import { classifyUpstreamError, upstreamProblem } from './upstream-errors.js'
+import { sendAnswer, writeAnswer } from './problem.js'
+import { classifyUpstreamError } from './upstream-errors.js'
 import { discardRest, isBodyTooLarge, limitBody } from './body-limit.js'
 import { HOP_BY_HOP, UpstreamExchange } from './upstream-exchange.js'
 import { setClientIp } from '../issuer/client-ip.js'
@@ -33,8 +34,6 @@ export interface ProxyDeps {
   /** The token service, when `issuer:` is configured (SPEC §6). */
   service(): TokenService | null
 }
-
-const INTERNAL_ERROR = { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }
 
 let sequence = 0
 const instance = Math.random().toString(36).slice(2, 8)
@@ -88,7 +87,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       metrics.decision((performance.now() - t0) / 1000)
       return d
     } catch (err) {
-      logger.error({ reqId: requestId, err: safeError(err) }, 'decision failed')
+      logger[OUTCOMES.internal_error.logLevel]({ reqId: requestId, err: safeError(err) }, 'decision failed')
       return null
     }
   }
@@ -106,12 +105,8 @@ export function createProxyHandlers(deps: ProxyDeps) {
 
   function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number): void {
     metrics.authFailure(d.reason)
-    sendProblem(res, problemFor(d.reason, d.detail, requestId), {
-      challenge: challengeFor(d.reason),
-      close: hasBody(req),
-      requestId,
-    })
-    logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+    sendAnswer(res, answer(d.reason, { detail: d.detail, requestId, close: hasBody(req) }))
+    logAndCount(req, requestId, start, OUTCOMES[d.reason].status, 'denied', d, null)
   }
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -120,7 +115,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
     const rt = deps.runtime()
     const d = await decideSafely(req, rt, requestId)
     if (d === null) {
-      sendProblem(res, INTERNAL_ERROR, { close: true, requestId })
+      sendAnswer(res, answer('internal_error', { close: true, requestId }))
       logAndCount(req, requestId, start, 500, 'error', null, null)
       return
     }
@@ -134,7 +129,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
   function toTokenService(req: IncomingMessage, res: ServerResponse, d: ToService, requestId: string, start: number): void {
     const service = deps.service()
     if (!service) {
-      sendProblem(res, { type: 'about:blank', title: 'Not found', status: 404, detail: 'Not found' }, { requestId })
+      sendAnswer(res, answer('service_off', { requestId }))
       return
     }
     setClientIp(req, d.clientIp)
@@ -164,7 +159,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
         if (isBodyTooLarge(err) && !res.headersSent) {
           metrics.authFailure('body_too_large')
           discardRest(req)
-          sendProblem(res, problemFor('body_too_large', undefined, requestId), { requestId })
+          sendAnswer(res, answer('body_too_large', { requestId }))
           return logAndCount(req, requestId, start, 413, 'denied', d, upstreamMs)
         }
         if (res.headersSent) {
@@ -174,8 +169,8 @@ export function createProxyHandlers(deps: ProxyDeps) {
         }
         const f = classifyUpstreamError(err)
         metrics.upstreamError(f.kind)
-        logger.warn({ reqId: requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
-        sendProblem(res, upstreamProblem(f, requestId), { close: true, requestId })
+        logger[OUTCOMES[f.code].logLevel]({ reqId: requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
+        sendAnswer(res, answer(f.code, { close: true, requestId }))
         logAndCount(req, requestId, start, f.status, 'upstream_error', d, upstreamMs)
       },
     })
@@ -201,24 +196,24 @@ export function createProxyHandlers(deps: ProxyDeps) {
     const requestId = nextRequestId()
     socket.on('error', () => socket.destroy())
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
-      writeRaw(socket, 400, { type: 'about:blank', title: 'Only websocket upgrades are proxied', status: 400, detail: 'Only websocket upgrades are proxied' }, requestId)
+      writeAnswer(socket, answer('upgrade_unsupported', { requestId, close: true }))
       return
     }
     const rt = deps.runtime()
     const d = await decideSafely(req, rt, requestId)
     if (d === null) {
-      writeRaw(socket, 500, INTERNAL_ERROR, requestId)
+      writeAnswer(socket, answer('internal_error', { requestId, close: true }))
       logAndCount(req, requestId, start, 500, 'error', null, null)
       return
     }
     if (!d.ok) {
       metrics.authFailure(d.reason)
-      writeRaw(socket, REASONS[d.reason].status, problemFor(d.reason, d.detail, requestId), requestId, challengeFor(d.reason))
-      logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+      writeAnswer(socket, answer(d.reason, { detail: d.detail, requestId, close: true }))
+      logAndCount(req, requestId, start, OUTCOMES[d.reason].status, 'denied', d, null)
       return
     }
     if (d.route === 'service') {
-      writeRaw(socket, 400, { type: 'about:blank', title: 'No websocket here', status: 400, detail: 'No websocket here' }, requestId)
+      writeAnswer(socket, answer('upgrade_to_service', { requestId, close: true }))
       return
     }
     const allowed = d
@@ -273,7 +268,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       answered = true
       const f = kind === 'timeout' ? classifyUpstreamError({ code: 'ETIMEDOUT' }) : classifyUpstreamError({ code: 'ECONNREFUSED' })
       metrics.upstreamError(f.kind)
-      writeRaw(socket, f.status, upstreamProblem(f, requestId), requestId)
+      writeAnswer(socket, answer(f.code, { requestId, close: true }))
       upstream.destroy()
       logAndCount(req, requestId, start, f.status, 'upstream_error', allowed, null)
     }
@@ -309,13 +304,6 @@ function responseHead(res: IncomingMessage, close: boolean): string {
     head += `${raw[i]}: ${raw[i + 1]}\r\n`
   }
   return `${head}${close ? 'connection: close\r\n' : ''}\r\n`
-}
-
-function writeRaw(socket: Duplex, status: number, body: object, requestId: string, challenge?: string): void {
-  const payload = JSON.stringify(body)
-  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\ncontent-type: application/problem+json\r\ncontent-length: ${Buffer.byteLength(payload)}\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\nconnection: close\r\n`
-  if (challenge) head += `www-authenticate: ${challenge}\r\n`
-  socket.end(`${head}\r\n${payload}`)
 }
 
 function safeError(err: unknown): { name: string; message: string } {

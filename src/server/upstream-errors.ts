@@ -1,8 +1,8 @@
-// undici failures -> 502 or 504 problem (SPEC §2 upstream timeouts). These are
-// not auth refusals, so they live outside the DenyReason table.
-import type { ProblemBody } from './problem.js'
+// undici failures -> the upstream_* rows of outcome/catalogue.ts (SPEC §2 upstream
+// timeouts): 502 or 504. These are not auth refusals, so they are no DenyReason.
+import { OUTCOMES, type UpstreamCode } from '../outcome/catalogue.js'
 
-export type UpstreamFailure = { status: 502 | 504; kind: 'connect' | 'timeout' | 'reset' | 'other'; title: string }
+export type UpstreamFailure = { code: UpstreamCode; status: number; kind: 'connect' | 'timeout' | 'reset' | 'other' }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT'])
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EADDRNOTAVAIL'])
@@ -10,10 +10,15 @@ const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_C
 
 export function classifyUpstreamError(err: unknown): UpstreamFailure {
   const code = errorCode(err)
-  if (code && TIMEOUT_CODES.has(code)) return { status: 504, kind: 'timeout', title: 'Upstream timed out' }
-  if (code && CONNECT_CODES.has(code)) return { status: 502, kind: 'connect', title: 'Upstream unreachable' }
-  if (code && RESET_CODES.has(code)) return { status: 502, kind: 'reset', title: 'Upstream closed the connection' }
-  return { status: 502, kind: 'other', title: 'Upstream failed' }
+  if (code && TIMEOUT_CODES.has(code)) return failure('timeout')
+  if (code && CONNECT_CODES.has(code)) return failure('connect')
+  if (code && RESET_CODES.has(code)) return failure('reset')
+  return failure('other')
+}
+
+function failure(kind: UpstreamFailure['kind']): UpstreamFailure {
+  const code: UpstreamCode = `upstream_${kind}`
+  return { code, status: OUTCOMES[code].status, kind }
 }
 
 /** The code of the error, or of its cause (undici wraps socket errors). */
@@ -26,14 +31,4 @@ function errorCode(err: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause
   }
   return undefined
-}
-
-export function upstreamProblem(f: UpstreamFailure, requestId: string): ProblemBody {
-  return {
-    type: `https://gatehouse.dev/problems/upstream_${f.kind}`,
-    title: f.title,
-    status: f.status,
-    detail: f.title,
-    instance: `urn:gatehouse:request:${requestId}`,
-  }
 }

@@ -2,7 +2,7 @@
 // api is a configured API name, `unmatched`, `token_service` or `-`; method one of a fixed list or
 // OTHER; reason a DenyReason. Never a path, user or key id.
 import client from 'prom-client'
-import type { DenyReason } from '../outcome/catalogue.js'
+import { OUTCOMES, type DenyReason } from '../outcome/catalogue.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
 
@@ -156,7 +156,7 @@ export function createMetrics(sources: MetricSources): Metrics {
       upstreamErrors.labels(kind).inc()
     },
     authFailure(reason) {
-      authFailures.labels(reason).inc()
+      authFailures.labels(OUTCOMES[reason].metricReason ?? reason).inc()
     },
     cache(hit) {
       ;(hit ? cacheHits : cacheMisses).inc()

@@ -14,7 +14,7 @@ import { createVerifiedCache } from '../../../src/credentials/verified-cache.js'
 import { newKeyRecord, type NewKeyFields } from '../../../src/keystore/key-record.js'
 import type { KeyStore } from '../../../src/keystore/key-store.js'
 import { openKeyStore } from '../../../src/keystore/open-key-store.js'
-import { REASONS, type DenyReason } from '../../../src/outcome/catalogue.js'
+import { OUTCOMES, type DenyReason } from '../../../src/outcome/catalogue.js'
 import { decide, type RequestFacts } from '../../../src/pipeline/decide.js'
 import type { Decision } from '../../../src/pipeline/decision.js'
 import { compileRuntime, type Runtime } from '../../../src/runtime/compile.js'
@@ -241,9 +241,13 @@ describe('decide() follows SPEC §3 row by row', () => {
             assert.equal(d.ok, false, `expected a ${e.status} refusal, got ${JSON.stringify(d)}`)
             if (d.ok) return
             assert.equal(d.reason, e.reason)
-            assert.equal(REASONS[d.reason].status, e.status, `the status of ${d.reason}`)
-            // RFC 6750 §3.1: the error code where the SPEC names one; none when no credential was sent.
-            if (e.bearerError !== undefined || e.status === 401) assert.equal(REASONS[d.reason].bearerError, e.bearerError, `the Bearer error of ${d.reason}`)
+            const row = OUTCOMES[d.reason]
+            assert.equal(row.status, e.status, `the status of ${d.reason}`)
+            // RFC 9110 §15.5.2: every 401 challenges; RFC 6750 §3.1: with the error code where the SPEC names one,
+            // without one when no credential was sent.
+            const challenge = row.wwwAuthenticate ?? ''
+            if (e.bearerError) assert.match(challenge, new RegExp(`^Bearer realm="gatehouse", error="${e.bearerError}"`))
+            else if (e.status === 401) assert.ok(challenge.startsWith('Bearer ') && !challenge.includes('error='), challenge)
           } else if ('service' in e) {
             assert.ok(d.ok && d.route === 'service', JSON.stringify(d))
             assert.equal(d.target, e.service)
