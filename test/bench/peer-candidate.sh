@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts Gatehouse as the candidate of the peer benchmark (bench-peers/run.sh):
 #
-#   cd ../shared/bench-peers && \
-#     CANDIDATE_CMD='bash /path/to/gatehouse/test/bench/peer-candidate.sh' CANDIDATE_NAME=gatehouse ./run.sh
+#   cd path/to/bench-peers && \
+#     CANDIDATE_CMD='bash path/to/gatehouse/test/bench/peer-candidate.sh' CANDIDATE_NAME=gatehouse ./run.sh
 #
 # run.sh exports PORT, UPSTREAM_URL and JWT_PUBLIC_KEY_FILE (RS256 SPKI PEM) and
 # pins this command to its proxy core. Its tokens carry iss "peers-bench", exp,

@@ -1,4 +1,4 @@
-// security-cases.md §4 (API keys) over real sockets: timing, format and checksum,
+// Attack catalogue §4 (SECURITY.md) (API keys) over real sockets: timing, format and checksum,
 // enumeration, hash cost, revocation across instances, and keys minting credentials.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'

@@ -1,4 +1,4 @@
-// security-cases.md §6 (availability): the IdP down, slow or flooded with unknown
+// Attack catalogue §6 (SECURITY.md) (availability): the IdP down, slow or flooded with unknown
 // kids; the upstream failing every way it can; slow and idle clients; big bodies and
 // floods. Every wait is bounded; child processes are stopped by their own pid.
 import assert from 'node:assert/strict'

@@ -1,4 +1,4 @@
-// security-cases.md §3 (headers, client IP, request smuggling), over raw sockets:
+// Attack catalogue §3 (SECURITY.md) (headers, client IP, request smuggling), over raw sockets:
 // what a client library would refuse to send is written byte for byte.
 import assert from 'node:assert/strict'
 import net from 'node:net'

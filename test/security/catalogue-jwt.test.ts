@@ -1,4 +1,4 @@
-// security-cases.md §1 (JWT), every row over a real socket to a real Gatehouse: the
+// Attack catalogue §1 (SECURITY.md) (JWT), every row over a real socket to a real Gatehouse: the
 // exact tokens of the catalogue, built by hand, the safe outcome, and "no-U" (the
 // recording upstream saw nothing) wherever the row refuses.
 import assert from 'node:assert/strict'

@@ -1,4 +1,4 @@
-// security-cases.md §2 (path / routing), every row as raw request-targets over a real
+// Attack catalogue §2 (SECURITY.md) (path / routing), every row as raw request-targets over a real
 // socket with K1 (r on /pub, rw on /api, none on /api/admin and /other). The path
 // invariant of every row: P refuses, or the path U receives is the path that was
 // authorised, and nothing under /api/admin ever reaches U.

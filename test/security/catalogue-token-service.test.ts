@@ -1,4 +1,4 @@
-// security-cases.md §5 (token-issuing endpoints): the rows' inputs that the
+// Attack catalogue §5 (SECURITY.md) (token-issuing endpoints): the rows' inputs that the
 // issuer-*.test.ts suites do not already send (those carry the ids in their names:
 // #81 #82 #84 in issuer-jwt, #85 #86 in issuer-oauth, #89 in issuer-jwt, #90 #91 in
 // issuer-introspect, #92 in issuer-jwks), against the catalogue's world.

@@ -1,4 +1,4 @@
-// The world of ../shared/security-cases.md ("Conventions used in every row"): P is
+// The world of the attack catalogue (SECURITY.md; test/security/): P is
 // Gatehouse with the catalogue's API map (/pub, /api, /api/admin, /other) and its
 // token service; U the recording upstream; I a JWKS IdP; L a canary listener that only
 // counts connections (the SSRF oracle); K1 alice's API key; T1 alice's own JWT

@@ -239,7 +239,7 @@ export function computeTargets(r: BenchReport): Target[] {
       verdict: 'n/a',
     })
   }
-  out.push({ target: 'req/s vs HAProxy-jwt and the naive Node proxy', measured: 'measured by /work/shared/bench-peers/run.sh with test/bench/peer-candidate.sh', verdict: 'n/a' })
+  out.push({ target: 'req/s vs HAProxy-jwt and the naive Node proxy', measured: 'measured by the peer-benchmark harness (bench-peers/run.sh) with test/bench/peer-candidate.sh', verdict: 'n/a' })
   return out
 }
 
