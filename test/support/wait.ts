@@ -1,0 +1,13 @@
+// Waiting for something that happens in its own time (a file watcher, a log line):
+// poll it, bounded in time, and fail with what was awaited instead of sleeping a
+// guessed interval and hoping.
+
+/** Polls `check` every `everyMs` until it is true; throws after `timeoutMs`. Resolves with the ms waited. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what = 'a condition', everyMs = 25): Promise<number> {
+  const start = performance.now()
+  for (;;) {
+    if (await check()) return performance.now() - start
+    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
