@@ -2,11 +2,10 @@
 // proxy makes of it, every refusal (security-cases #80, #81, #84, #89), and the
 // login throttle.
 import assert from 'node:assert/strict'
-import crypto from 'node:crypto'
-import { syncBuiltinESMExports } from 'node:module'
 import { after, before, describe, test } from 'node:test'
 import bcrypt from 'bcryptjs'
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose'
+import { recordScrypt } from '../support/crypto-calls.js'
 import { rawRequest } from '../support/raw-http.js'
 import {
   apiKey,
@@ -259,16 +258,9 @@ describe('Basic authentication', () => {
   })
 
   test('an unknown user costs the same hash work as a wrong password (#81)', async () => {
-    // Counted, not timed: every scrypt call the service makes is recorded with its cost
-    // (node:crypto's export wrapped, and synced into the ESM bindings the service imports).
-    const original = crypto.scrypt
-    const calls: { N: number | undefined }[] = []
-    crypto.scrypt = ((...args: Parameters<typeof crypto.scrypt>) => {
-      const options = typeof args[3] === 'object' ? (args[3] as crypto.ScryptOptions) : {}
-      calls.push({ N: options.N ?? options.cost })
-      return (original as (...a: unknown[]) => void)(...args)
-    }) as typeof crypto.scrypt
-    syncBuiltinESMExports()
+    // Counted, not timed: every scrypt call the service makes, with its cost.
+    const scrypt = recordScrypt()
+    const calls = scrypt.calls
     const work = async (user: string, pw: string, ip: string) => {
       const before = calls.length
       const r = await ts.postJson('/v1/auth/jwt', { permissions: {} }, { ...basic(user, pw), 'x-forwarded-for': ip })
@@ -284,8 +276,7 @@ describe('Basic authentication', () => {
         assert.deepEqual(unknown, wrong, 'an unknown name gets the same scrypt, at the same cost')
       }
     } finally {
-      crypto.scrypt = original
-      syncBuiltinESMExports()
+      scrypt.restore()
     }
     // The right passwords clear the accounts' counts, so the other tests are not throttled.
     for (const user of ['alice', 'bob']) await ts.issueJwt(user)

@@ -1,12 +1,12 @@
 // security-cases.md §4 (API keys) over real sockets: timing, format and checksum,
 // enumeration, hash cost, revocation across instances, and keys minting credentials.
 import assert from 'node:assert/strict'
-import crypto, { randomBytes } from 'node:crypto'
-import { syncBuiltinESMExports } from 'node:module'
+import { randomBytes } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { after, before, describe, test } from 'node:test'
 import { Pool } from 'undici'
 import { createKey } from '../support/api-keys.js'
+import { recordCryptoCalls } from '../support/crypto-calls.js'
 import { startTestGatehouse } from '../support/start-gatehouse.js'
 import { apiKey, bearer, headerOf, problemType, rawText, SERVICE, startWorld, type World } from '../support/security-fixture.js'
 import { PASSWORDS } from '../support/token-service.js'
@@ -47,15 +47,9 @@ after(() => w.close())
 describe('security-cases §4 API keys', () => {
   test('#74 timing: wrong first secret byte, wrong last byte and an unknown id make the same constant-time comparison; malformed keys none', async () => {
     // Counted, not timed (a median over loopback measures the machine's load): every
-    // timingSafeEqual the proxy makes is recorded with its operand lengths, through
-    // node:crypto's export synced into the ESM bindings src/ imports.
-    const original = crypto.timingSafeEqual
-    const compares: number[][] = []
-    crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
-      compares.push([a.byteLength, b.byteLength])
-      return original(a, b)
-    }) as typeof crypto.timingSafeEqual
-    syncBuiltinESMExports()
+    // timingSafeEqual the proxy makes, with its operand lengths.
+    const spy = recordCryptoCalls('timingSafeEqual', (args) => (args as NodeJS.ArrayBufferView[]).map((b) => b.byteLength))
+    const compares = spy.calls
     const classes: Record<string, string> = {
       'wrong first byte': secretChanged(w.K1, 0),
       'wrong last byte': secretChanged(w.K1, 31),
@@ -72,8 +66,7 @@ describe('security-cases §4 API keys', () => {
         seen[name] = { status: r.status, body, compares: compares.slice(before) }
       }
     } finally {
-      crypto.timingSafeEqual = original
-      syncBuiltinESMExports()
+      spy.restore()
     }
     const first = seen['wrong first byte']!
     assert.equal(first.status, 401)

@@ -11,3 +11,12 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
+
+/**
+ * What a real-time bound is multiplied by before a test asserts it (a SPEC promise
+ * such as "within one second", a configured timeout): a loaded two-core machine
+ * delays every step, while a broken mechanism (no watch, no poll, no timeout)
+ * misses by far more than this. The promise itself rests on the mechanism's
+ * interval (e.g. the key file's 500 ms poll), which the tests name beside it.
+ */
+export const HEADROOM = 3
