@@ -63,7 +63,8 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
 
   let store: KeyStore
   try {
-    store = await openKeyStore(config.store, { logger })
+    // One clock for the whole process: the store's deny list expires entries by the same now the service and proxy use.
+    store = await openKeyStore(config.store, opts.now ? { logger, now: opts.now } : { logger })
   } catch (err) {
     throw new StartError(`cannot open the key store: ${(err as Error).message}`, 2)
   }

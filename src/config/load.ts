@@ -38,10 +38,13 @@ export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEn
   // yaml sets no linePos: the LineCounter gives the line and column instead.
   const lineCounter = new LineCounter()
   const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter })
-  if (doc.errors.length > 0) {
+  // A warning is a tag yaml does not know (`!!js/function`, `!custom`): it would fall
+  // back to a plain string silently, so it is refused like an error.
+  const faults = [...doc.errors, ...doc.warnings]
+  if (faults.length > 0) {
     return {
       ok: false,
-      problems: doc.errors.map((e) => ({ path: yamlPosition(lineCounter.linePos(e.pos[0])), message: `YAML: ${e.message.split('\n')[0]}` })),
+      problems: faults.map((e) => ({ path: yamlPosition(lineCounter.linePos(e.pos[0])), message: `YAML: ${e.message.split('\n')[0]}` })),
     }
   }
   let raw: unknown

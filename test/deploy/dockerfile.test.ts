@@ -6,7 +6,7 @@
 // image's user with config and data "mounted", serving requests.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
@@ -98,7 +98,7 @@ describe('the image recipe follows the deployment rules', () => {
 })
 
 describe('replaying the Dockerfile outside Docker', () => {
-  test('builds every stage, then the image entrypoint serves requests as the image user', { timeout: 240_000 }, async () => {
+  test('builds every stage, then the image entrypoint serves requests as the image user', { timeout: 240_000 }, async (t) => {
     const into = mkdtempSync(path.join(tmp, 'replay-'))
     chmodSync(tmp, 0o755)
     chmodSync(into, 0o755)
@@ -124,6 +124,8 @@ describe('replaying the Dockerfile outside Docker', () => {
     // "Mount" the config (a ConfigMap) and the data folder (an emptyDir owned by fsGroup).
     assert.equal(replay.final.env.GATEHOUSE_CONFIG, '/etc/gatehouse/gatehouse.yaml')
     const legacy = await startLegacyApi(0)
+    // Closed however the test ends: an open server would keep this file's process alive (a hang, not a failure).
+    t.after(() => legacy.close())
     const dataDir = path.join(image, 'var', 'lib', 'gatehouse')
     mkdirSync(dataDir, { recursive: true })
     const [uid, gid] = (replay.final.user ?? '').split(':').map(Number)
@@ -147,6 +149,11 @@ describe('replaying the Dockerfile outside Docker', () => {
     const args = [...entryArgs, ...replay.final.cmd]
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...replay.final.env, GATEHOUSE_CONFIG: configFile }
     const ids = asImageUser ? { uid, gid: gid ?? uid } : {}
+    if (asImageUser) {
+      // The image user must be able to run this node: not one under a private home (/root is 0700).
+      const blocked = unreachableFor(process.execPath, uid)
+      assert.equal(blocked, null, `${process.execPath} cannot be executed by the image user ${uid}: ${blocked} (.ci/run installs Node under /var/cache when root)`)
+    }
     const keys = run(process.execPath, [...entryArgs, 'keys', 'create', '--user', 'alice', '--permissions', 'users:rw', '--json'], { cwd: app, env, timeoutMs: 20_000, ...ids })
     assert.equal(keys.code, 0, keys.stderr)
     const key = (JSON.parse(keys.stdout) as { key: string }).key
@@ -174,7 +181,19 @@ describe('replaying the Dockerfile outside Docker', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL')
       await exited
-      await legacy.close()
     }
   })
 })
+
+/** null when `uid` (not root, not the owner) may search every directory up to `file` and execute it; else the first that blocks. */
+function unreachableFor(file: string, uid: number): string | null {
+  const parts = path.resolve(file).split(path.sep)
+  for (let i = 1; i <= parts.length; i++) {
+    const at = parts.slice(0, i).join(path.sep) || path.sep
+    const st = statSync(at)
+    const bits = st.uid === uid ? (st.mode >> 6) & 7 : st.mode & 7
+    // The x bit: search on a directory, execute on the file.
+    if ((bits & 1) === 0) return `${at} is mode ${(st.mode & 0o777).toString(8)}`
+  }
+  return null
+}

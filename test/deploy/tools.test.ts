@@ -32,6 +32,18 @@ test('with CI=true a missing tool is not skipped: the test runs and fails', () =
   assert.throws(() => cap.require(), /a capability unavailable: not permitted/)
 })
 
+test('any truthy CI counts as CI (true, 1, yes); unset, empty, false, 0 and no do not', () => {
+  for (const v of ['true', 'TRUE', '1', 'yes']) {
+    process.env.CI = v
+    assert.equal(findTool('gatehouse-no-such-tool', 'GATEHOUSE_TEST_TOOL', 'hint').skip, false, `CI=${v}`)
+  }
+  for (const v of [undefined, '', 'false', '0', 'no']) {
+    if (v === undefined) delete process.env.CI
+    else process.env.CI = v
+    assert.match(String(findTool('gatehouse-no-such-tool', 'GATEHOUSE_TEST_TOOL', 'hint').skip), /skipped outside CI/, `CI=${v}`)
+  }
+})
+
 test('the env var names the tool, and must point at an executable', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-tools-'))
   try {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { createKey } from '../support/api-keys.js'
 import { bearer, call, startFixture, type Fixture } from '../support/fixture.js'
+import { waitFor } from '../support/wait.js'
 
 let f: Fixture
 before(async () => {
@@ -101,10 +102,19 @@ test('the admin endpoints are never served on the proxy port', async () => {
 
 test('readyz turns 503 while draining', async () => {
   const g = await startFixture()
-  const shutdown = g.gh.gh.shutdown(500)
-  const res = await fetch(`${g.gh.adminUrl}/readyz`).catch(() => null)
-  // Either the admin port already closed, or it says not ready: never 200.
-  if (res) assert.equal(res.status, 503)
-  await shutdown
-  await g.close()
+  try {
+    // A request held by a silent upstream keeps the drain going (until the 1.5 s upstream
+    // timeout answers it 504); without one the drain ends at once and the admin port closes.
+    g.upstream.behave({ kind: 'silent' })
+    const inFlight = call(g, '/api/v1/version')
+    await waitFor(() => g.upstream.requests.length === 1, 10_000, 'the request to reach the upstream')
+    assert.equal((await fetch(`${g.gh.adminUrl}/readyz`)).status, 200, 'ready before the drain')
+    const shutdown = g.gh.gh.shutdown(30_000)
+    const res = await fetch(`${g.gh.adminUrl}/readyz`)
+    assert.equal(res.status, 503)
+    assert.equal((await inFlight).status, 504, 'the drain let the in-flight request finish')
+    await shutdown
+  } finally {
+    await g.close()
+  }
 })

@@ -32,13 +32,22 @@ test('the demo starts, and every printed command answers as its comment says', a
       const m = /^# (\d{3}) - /.exec(line)
       if (m) checks.push({ expect: Number(m[1]), command: lines[i + 1] as string })
     })
-    const statuses = checks.map((c) => c.expect)
-    assert.ok(statuses.includes(200) && statuses.includes(401) && statuses.includes(403), `statuses ${statuses}`)
+    // Each printed command is matched to a row of ORACLE, whose status comes from the SPEC
+    // and the demo's users as the README and src/demo describe them, not from the printed
+    // label: a label and an answer that are wrong together still fail.
+    assert.equal(checks.length, ORACLE.length, checks.map((c) => c.command).join('\n'))
+    const used = new Set<Row>()
     for (const c of checks) {
       assert.match(c.command, /^curl /)
+      const rows = ORACLE.filter((r) => r.command.test(c.command))
+      assert.equal(rows.length, 1, `one oracle row for ${c.command}`)
+      const row = rows[0] as Row
+      used.add(row)
+      assert.equal(c.expect, row.status, `the label of ${c.command} (${row.why})`)
       const { stdout } = await run('bash', ['-c', c.command], { cwd: root })
-      assert.equal(Number(/^HTTP\/1\.1 (\d{3})/.exec(stdout)?.[1]), c.expect, `${c.command}\n${stdout}`)
+      assert.equal(Number(/^HTTP\/1\.1 (\d{3})/.exec(stdout)?.[1]), row.status, `${c.command} (${row.why})\n${stdout}`)
     }
+    assert.equal(used.size, ORACLE.length)
 
     // The "More" commands: list, create, then revoke bob's key, after which it is refused.
     const more = lines.filter((l) => l.startsWith('node dist/main.js'))
@@ -65,5 +74,27 @@ test('the demo starts, and every printed command answers as its comment says', a
     assert.equal(code, 0)
   }
 })
+
+interface Row {
+  readonly command: RegExp
+  readonly status: number
+  readonly why: string
+}
+
+// The demo's config (README "Quick start"): users and roles protected, version public;
+// alice holds users:rw sessions:r, bob users:r, demo-client users:r.
+const KEY = 'gh_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}'
+const ORACLE: readonly Row[] = [
+  { command: /^curl -i \S+\/api\/v1\/version$/, status: 200, why: 'SPEC §3.4: a public API is forwarded' },
+  { command: /^curl -i \S+\/api\/v1\/users$/, status: 401, why: 'SPEC §3.5: no credential' },
+  { command: new RegExp(`^curl -i -H 'X-API-Key: ${KEY}' \\S+/api/v1/users$`), status: 200, why: 'alice: users:rw covers GET' },
+  { command: new RegExp(`^curl -i -X POST -H 'X-API-Key: ${KEY}' \\S+/api/v1/users$`), status: 403, why: 'SPEC §3.7: bob has users:r, POST needs rw' },
+  { command: new RegExp(`^curl -i -H 'X-API-Key: ${KEY}' \\S+/api/v1/sessions$`), status: 403, why: 'SPEC §3.7: bob has nothing on sessions' },
+  { command: /^curl -i -H 'Authorization: Bearer [\w-]+\.[\w-]+\.[\w-]+' \S+\/api\/v1\/users\/7$/, status: 200, why: 'a valid RS256 token with users:rw' },
+  { command: /-u bob:\S+ .*"permissions":\{"users":"r"\}.*\/_gatehouse\/v1\/auth\/jwt$/, status: 200, why: 'SPEC §6: bob may ask for what he holds' },
+  { command: /-u bob:\S+ .*"permissions":\{"users":"rw"\}.*\/_gatehouse\/v1\/auth\/jwt$/, status: 403, why: 'SPEC §6: never more than the user holds' },
+  { command: /-u demo-client:\S+ -d 'grant_type=client_credentials&scope=users:r' \S+\/_gatehouse\/oauth\/token$/, status: 200, why: 'RFC 6749 §4.4 within the client\'s users:r' },
+  { command: /^curl -i \S+\/_gatehouse\/\.well-known\/jwks\.json$/, status: 200, why: 'SPEC §6: the JWKS is public' },
+]
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

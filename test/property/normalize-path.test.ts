@@ -7,7 +7,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { compileApis } from '../../src/pipeline/match-api.js'
 import { normalizeTarget } from '../../src/pipeline/normalize-path.js'
-import { RUNS } from './runs.js'
+import { Coverage, RUNS } from './runs.js'
 
 const APIS = [
   { name: 'pub', prefixes: ['/pub'], public: false },
@@ -28,8 +28,12 @@ const PIECES = [
   ';', ';x', '%3b', '%3B', '?', '#', ' ', '\t', '%00', '%0a', '%20', '%41', '%7e', '~', '-', '_', 'a', 'A', 'z',
   'pub', 'api', 'admin', 'API', 'Admin', 'files', 'v1.2', 'caf', '%c3%a9', '%C3%A9', '%c0%ae', '%e2%80%ae', 'é', '//', '/..', '/./',
 ]
+// Whole segments, so that climbs (`pub/../api/admin`) and protected prefixes come up
+// often, not once in a few hundred targets as they do from PIECES alone.
+const SEGMENTS = ['pub', 'api', 'admin', 'API', 'Admin', 'files', 'v1.2', 'caf%C3%A9', 'x', '', '.', '..', '%2e%2e', '.%2E', '%2e.', '..;', 'pub;x', 'admin%3b', '%2e']
 const target = fc.oneof(
   { weight: 4, arbitrary: fc.array(fc.constantFrom(...PIECES), { maxLength: 24 }).map((parts) => `/${parts.join('')}`) },
+  { weight: 3, arbitrary: fc.array(fc.constantFrom(...SEGMENTS), { minLength: 1, maxLength: 8 }).map((parts) => `/${parts.join('/')}`) },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }).map((s) => `/${s}`) },
   { weight: 1, arbitrary: fc.string({ maxLength: 40 }) },
 )
@@ -50,9 +54,21 @@ function decodedOnce(path: string): string | null {
 
 describe('normalizeTarget properties', () => {
   test('never throws, and a result is a path starting with / with no dot-segment, //, raw \\ or #', () => {
+    const reached = new Coverage(['dot segment', 'encoded dot', 'bad escape', ';', 'backslash', 'non-ASCII or look-alike', 'accepted', 'refused', 'accepted after removing ..', 'reaches admin'] as const)
     fc.assert(
       fc.property(target, (raw) => {
         const n = normalizeTarget(raw)
+        reached.record(
+          /(^|\/)\.\.?(\/|[?#;]|$)/.test(raw) && 'dot segment',
+          /%2e/i.test(raw) && 'encoded dot',
+          /%(?![0-9a-f]{2})/i.test(raw) && 'bad escape',
+          /;|%3b/i.test(raw) && ';',
+          /\\|%5c/i.test(raw) && 'backslash',
+          /[^\x00-\x7f]|%[c-f][0-9a-f]/i.test(raw) && 'non-ASCII or look-alike',
+          n.ok ? 'accepted' : 'refused',
+          n.ok && /(^|\/)\.\.(\/|$)/.test(raw) && 'accepted after removing ..',
+          n.ok && apiOf(n.path) === 'admin' && 'reaches admin',
+        )
         if (!n.ok) return
         assert.ok(n.path.startsWith('/'))
         assert.ok(!/(^|\/)\.\.?(\/|$)/.test(n.path), n.path)
@@ -61,6 +77,7 @@ describe('normalizeTarget properties', () => {
       }),
       { numRuns: RUNS },
     )
+    reached.assertReached(0.01)
   })
 
   test('normalising twice changes nothing (the forwarded path is a fixed point)', () => {

@@ -14,6 +14,7 @@ import { newKeyRecord } from '../../src/keystore/key-record.js'
 import { startTestGatehouse } from '../support/start-gatehouse.js'
 import { apiKey, bearer, handMint, problemType, rawText, SERVICE, signers, startWorld, type World } from '../support/security-fixture.js'
 import { PASSWORDS } from '../support/token-service.js'
+import { waitFor } from '../support/wait.js'
 
 let w: World
 before(async () => {
@@ -21,7 +22,9 @@ before(async () => {
 })
 after(() => w.close())
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const INVALID_FILE = 'key file changed but is invalid'
+/** How often serve has logged that it re-read the key file and refused it. */
+const invalidFileWarnings = (world: World) => world.P.logText().split(INVALID_FILE).length - 1
 const FILE = '/tmp/x/gatehouse.yaml'
 const BASE = 'upstream:\n  url: http://127.0.0.1:3000\n'
 
@@ -131,8 +134,10 @@ describe('implied: the file store', () => {
     const text = JSON.parse(await readFile(file, 'utf8')) as { version: number; keys: unknown[] }
     const planted = newKeyRecord({ user: 'alice', permissions: { api: 'rw', admin: 'rw' } }, w.now())
     await chmod(file, 0o666)
+    const rejections = invalidFileWarnings(w)
     await writeFile(file, JSON.stringify({ version: 1, keys: [...text.keys, planted.record] }))
-    await sleep(1500)
+    // Wait until serve has re-read the file and refused it; then the planted key is tried.
+    await waitFor(() => invalidFileWarnings(w) > rejections, 10_000, 'serve to re-read and refuse the key file')
     try {
       assert.equal((await w.request('/api/x', [apiKey(planted.key)])).status, 401, 'the planted key never works')
       assert.equal((await w.request('/api/x', [apiKey(w.K1)])).status, 200, 'the old keys stay')
@@ -146,8 +151,10 @@ describe('implied: the file store', () => {
     const file = path.join(w.P.dir, 'apikeys.json')
     const text = JSON.parse(await readFile(file, 'utf8')) as { version: number; keys: Record<string, unknown>[] }
     const planted = newKeyRecord({ user: 'alice', permissions: { api: 'rw', admin: 'rw' } }, w.now())
+    const rejections = invalidFileWarnings(w)
     await writeFile(file, JSON.stringify({ version: 1, keys: [...text.keys, { ...planted.record, user: 'alice\r\nX-Auth-User: admin' }] }), { mode: 0o600 })
-    await sleep(1500)
+    await waitFor(() => invalidFileWarnings(w) > rejections, 10_000, 'serve to re-read and refuse the key file')
+    assert.match(w.P.logText().split('\n').filter((l) => l.includes(INVALID_FILE)).at(-1) ?? '', /keys\[\d+\]\.user/, 'refused for the user field')
     assert.equal((await w.request('/api/x', [apiKey(planted.key)])).status, 401)
     assert.equal((await w.request('/api/x', [apiKey(w.K1)])).status, 200)
     await writeFile(file, JSON.stringify({ version: 1, keys: text.keys }), { mode: 0o600 })
@@ -199,18 +206,25 @@ describe('implied: the config loader', () => {
   })
 
   test('${ENV} is expanded once, in values only: a value holding ${OTHER}, YAML or a newline cannot add keys; $${ keeps a literal', () => {
-    const r = parseConfigText(`${BASE}log:\n  level: \${LEVEL}\nidentityHeaders:\n  prefix: \${PREFIX}\n`, FILE, { LEVEL: 'info', PREFIX: '${SECRET}' })
-    assert.ok(!r.ok, 'the prefix ${SECRET} stays a literal and fails its pattern')
+    assert.deepEqual(
+      problems(`${BASE}log:\n  level: \${LEVEL}\nidentityHeaders:\n  prefix: \${PREFIX}\n`, { LEVEL: 'info', PREFIX: '${SECRET}' }),
+      ['identityHeaders.prefix: has an invalid format'],
+      'the prefix ${SECRET} stays a literal (not expanded again) and fails its pattern; LEVEL=info is fine',
+    )
     assert.deepEqual(problems(`${BASE}log:\n  level: \${LEVEL}\n`, { LEVEL: 'info\nunmatched: authenticated' }), ['log.level: not one of the allowed values or shapes'])
     const ok = parseConfigText(`${BASE}apis:\n  - name: a\n    prefixes: ["/$\${literal}"]\n`, FILE, {})
-    assert.ok(!ok.ok || ok.value.config.apis[0]?.prefixes[0] === '/${literal}')
+    assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.problems))
+    assert.equal(ok.value.config.apis[0]?.prefixes[0], '/${literal}')
     assert.deepEqual(problems(`${BASE}\${KEY}: 1\n`, { KEY: 'unmatched' }), ['${KEY}: unknown field'])
   })
 
   test('duplicate keys, merge keys and language tags are problems, never last-wins or code', () => {
-    assert.ok(problems(`${BASE}unmatched: deny\nunmatched: authenticated\n`).length > 0)
-    assert.ok(problems(`${BASE}x: &x { level: debug }\nlog:\n  <<: *x\n`).some((p) => p.startsWith('log.<<')))
-    assert.ok(problems(`${BASE}listen: !!js/function "function(){}"\n`).length > 0)
+    assert.deepEqual(problems(`${BASE}unmatched: deny\nunmatched: authenticated\n`), ['line 4, column 1: YAML: Map keys must be unique'])
+    assert.ok(problems(`${BASE}x: &x { level: debug }\nlog:\n  <<: *x\n`).includes('log.<<: unknown field'))
+    // On a field where the string itself would be valid, so only the tag can be the reason.
+    assert.deepEqual(problems(`${BASE}log:\n  level: !!js/function "info"\n`), ['line 4, column 10: YAML: Unresolved tag: tag:yaml.org,2002:js/function'])
+    assert.deepEqual(problems(`${BASE}log:\n  level: !custom "info"\n`).map((p) => p.replace(/^line \d+, column \d+: /, '')), ['YAML: Unresolved tag: !custom'])
+    assert.deepEqual(problems(`${BASE}log:\n  level: !!str "info"\n`), [], 'a core-schema tag is fine')
     assert.ok(problems(`${BASE}limits:\n  maxBodyBytes: 1e400\n`).some((p) => p.startsWith('limits.maxBodyBytes')))
   })
 })
@@ -243,17 +257,30 @@ describe('implied: the token endpoints', () => {
     assert.equal(r.status, 400)
   })
 
-  test('a YAML users file with a __proto__ entry or an alias bomb is refused by the loader', async () => {
+  test('a YAML users file: a top-level __proto__ or an alias bomb is refused; a __proto__ permission stays an own entry', async () => {
     const { loadUsersFile } = await import('../../src/accounts/users.js')
+    const { hashPassword } = await import('../../src/accounts/password-hash.js')
     const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-users-'))
     try {
       const file = path.join(dir, 'users.yaml')
-      await writeFile(file, '__proto__:\n  users: []\nusers: []\n')
-      assert.equal((await loadUsersFile(file)).ok, false)
-      await writeFile(file, `a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nusers: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`)
-      assert.equal((await loadUsersFile(file)).ok, false)
-      await writeFile(file, stringify({ users: [{ name: 'x', passwordHash: 'plain', permissions: { __proto__: 'rw' } }] }))
-      assert.equal((await loadUsersFile(file)).ok, false)
+      const problemsOf = async (text: string) => {
+        await writeFile(file, text)
+        const r = await loadUsersFile(file)
+        return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`)
+      }
+      assert.deepEqual(await problemsOf('__proto__:\n  users: []\nusers: []\n'), ['usersFile.__proto__: unknown field'])
+      const bomb = await problemsOf(`a: &a [1,1,1,1,1,1,1,1,1,1]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\nusers: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n`)
+      assert.equal(bomb.length, 1)
+      assert.match(bomb[0] as string, /alias/i)
+      // Written as YAML text: a JS literal `{ __proto__: 'rw' }` would set a prototype, not a key.
+      // A permission named __proto__ is an ordinary own entry, never the prototype the others are read from.
+      await writeFile(file, `users:\n  - name: x\n    passwordHash: "${await hashPassword('s')}"\n    permissions:\n      __proto__: rw\n      pub: r\n`)
+      const r = await loadUsersFile(file)
+      assert.ok(r.ok, JSON.stringify(!r.ok && r.problems))
+      const perms = r.value.get('x')?.permissions as Record<string, unknown>
+      assert.equal(Object.getPrototypeOf(perms), Object.prototype)
+      assert.deepEqual(Object.keys(perms).sort(), ['__proto__', 'pub'])
+      assert.equal(Object.getOwnPropertyDescriptor(perms, '__proto__')?.value, 'rw', 'kept as data, not fed to the __proto__ setter')
     } finally {
       await rm(dir, { recursive: true, force: true })
     }

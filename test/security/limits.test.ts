@@ -10,6 +10,7 @@ import { startRecordingUpstream, type RecordingUpstream } from '../support/recor
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
 import { apiKey, bearer, handMint, IDP_AUD, IDP_ISS, problemType, rawText, signers, startWorld, type World } from '../support/security-fixture.js'
 import { createPrivateKey } from 'node:crypto'
+import { HEADROOM } from '../support/wait.js'
 import { ConfigSchema } from '../../src/config/schema.js'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -175,12 +176,14 @@ describe('limits at their edges', () => {
         s.on('close', () => resolve({ data, ms: performance.now() - t0 }))
         s.write('POST /open HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nab')
         setTimeout(() => !s.destroyed && s.write('cd'), gapMs)
-        setTimeout(() => s.destroy(), 6000)
+        setTimeout(() => s.destroy(), gapMs + 2000)
       })
     assert.match((await slowBody(300)).data, /^HTTP\/1\.1 200 /)
     const before = up.requests.length
-    const cut = await slowBody(4000)
-    assert.ok(cut.ms < 4000, `cut after ${Math.round(cut.ms)} ms`)
+    // The rest of the body comes only after HEADROOM × requestTimeout: the cut must come first.
+    const cut = await slowBody(2000 * HEADROOM)
+    assert.ok(cut.ms < 2000 * HEADROOM, `cut after ${Math.round(cut.ms)} ms`)
+    assert.ok(cut.ms >= 2000 - 50, `cut after ${Math.round(cut.ms)} ms, before requestTimeout`)
     assert.doesNotMatch(cut.data, /^HTTP\/1\.1 200 /)
     assert.equal(up.requests.length, before, 'no whole request at U')
   })

@@ -1,13 +1,18 @@
 // External tools the deploy checks run (helm, kubectl, promtool, `ip netns`):
 // found through the env var that .ci/run sets, else on PATH. Missing on a
 // developer machine, a test skips with a message saying how to get the tool;
-// with CI=true it fails instead, so CI can never pass by silently skipping.
+// with CI set (true, 1) it fails instead, so CI can never pass by silently skipping.
 import { accessSync, constants, statSync } from 'node:fs'
 import path from 'node:path'
 
-/** CI=true (set by CI when it runs .ci/run): a missing tool fails. Read at each lookup. */
+/**
+ * Any truthy CI (`true`, `1`, `yes`, as CI services and .ci/run set it): a missing
+ * tool fails. Only unset, empty, `false`, `0` or `no` mean a developer machine.
+ * Read at each lookup.
+ */
 export function inCi(): boolean {
-  return process.env.CI === 'true'
+  const v = (process.env.CI ?? '').trim().toLowerCase()
+  return !['', 'false', '0', 'no'].includes(v)
 }
 
 export interface Tool {

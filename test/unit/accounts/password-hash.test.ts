@@ -10,6 +10,7 @@ import {
   MAX_SECRET_BYTES,
   verifyPassword,
 } from '../../../src/accounts/password-hash.js'
+import { recordScrypt } from '../../support/crypto-calls.js'
 
 describe('scrypt hashes', () => {
   it('verifies the secret it was made from and nothing else', async () => {
@@ -68,14 +69,16 @@ describe('refusals before hashing', () => {
     const longest = 'a'.repeat(MAX_SECRET_BYTES)
     const hash = await hashPassword(longest)
     assert.equal(await verifyPassword(longest, hash), true)
-    let started = performance.now()
-    assert.equal(await verifyPassword(`b${longest.slice(1)}`, hash), false)
-    const oneScrypt = performance.now() - started
-    started = performance.now()
-    assert.equal(await verifyPassword(`${longest}a`, hash), false)
-    assert.equal(await verifyPassword('a'.repeat(1024 * 1024), hash), false)
-    const refused = performance.now() - started
-    assert.ok(refused < oneScrypt / 2, `no scrypt was run: ${refused.toFixed(1)} ms vs ${oneScrypt.toFixed(1)} ms for one`)
+    const scrypt = recordScrypt()
+    try {
+      assert.equal(await verifyPassword(`b${longest.slice(1)}`, hash), false)
+      assert.equal(scrypt.calls.length, 1, 'a wrong secret of 4096 bytes is hashed once')
+      assert.equal(await verifyPassword(`${longest}a`, hash), false)
+      assert.equal(await verifyPassword('a'.repeat(1024 * 1024), hash), false)
+      assert.equal(scrypt.calls.length, 1, 'no scrypt was run for the longer secrets')
+    } finally {
+      scrypt.restore()
+    }
     await assert.rejects(hashPassword(`${longest}a`), /longer than 4096 bytes/)
   })
 
@@ -123,24 +126,39 @@ describe('dummyVerify', () => {
     assert.equal(await dummyVerify('pw', 'not a hash'), false)
   })
 
-  async function timed(run: () => Promise<unknown>, times = 4): Promise<number> {
-    const started = performance.now()
-    for (let i = 0; i < times; i++) await run()
-    return performance.now() - started
-  }
-
-  it('costs about as much as a real scrypt verification, so an unknown name is not told apart by time (#81)', async () => {
+  it('does the work of a real scrypt verification, at the same cost, so an unknown name is not told apart by time (#81)', async () => {
     const hash = await hashPassword('pw')
-    await verifyPassword('warm-up', hash)
-    const real = await timed(() => verifyPassword('wrong', hash))
-    const dummy = await timed(() => dummyVerify('wrong'))
-    assert.ok(dummy >= real * 0.3, `dummy ${dummy.toFixed(1)} ms vs real ${real.toFixed(1)} ms`)
+    const scrypt = recordScrypt()
+    try {
+      await verifyPassword('wrong', hash)
+      const real = scrypt.calls.splice(0)
+      await dummyVerify('wrong')
+      assert.deepEqual(real, [{ N: 16384 }])
+      assert.deepEqual(scrypt.calls, real)
+      // A file of N=2^15 hashes: dummyVerify(…, like) pays that cost, not the default one.
+      const costly = hash.replace('N=16384', 'N=32768')
+      scrypt.calls.splice(0)
+      await dummyVerify('wrong', costly)
+      assert.deepEqual(scrypt.calls, [{ N: 32768 }])
+    } finally {
+      scrypt.restore()
+    }
   })
 
   it('imitates the cost of a bcrypt hash it is given', async () => {
     const hash = await bcrypt.hash('pw', 8)
-    const real = await timed(() => verifyPassword('wrong', hash), 2)
-    const dummy = await timed(() => dummyVerify('wrong', hash), 2)
-    assert.ok(dummy >= real * 0.3, `dummy ${dummy.toFixed(1)} ms vs real ${real.toFixed(1)} ms`)
+    const original = bcrypt.compare
+    const costs: string[] = []
+    bcrypt.compare = ((secret: string, h: string) => {
+      costs.push(h.slice(0, 7))
+      return original(secret, h)
+    }) as typeof bcrypt.compare
+    try {
+      await verifyPassword('wrong', hash)
+      await dummyVerify('wrong', hash)
+    } finally {
+      bcrypt.compare = original
+    }
+    assert.deepEqual(costs, [hash.slice(0, 7), hash.slice(0, 7)], 'both ran bcrypt at cost 08')
   })
 })

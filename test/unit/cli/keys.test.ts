@@ -98,9 +98,11 @@ describe('gatehouse keys', () => {
         'createdAt', 'description', 'enabled', 'expiresAt', 'id', 'ipFilter', 'key', 'lastUsedAt', 'permissions', 'user',
       ])
       assert.equal(parseApiKey(out.key as string)?.id, out.id)
-      assert.deepEqual(out, {
-        id: out.id,
-        key: out.key,
+      // id and key are random: their shapes (SPEC §5: gh_<12 id>_<32 secret><6 crc>), the rest exactly.
+      const { id, key, ...rest } = out
+      assert.match(String(id), /^[0-9A-Za-z]{12}$/)
+      assert.match(String(key), new RegExp(`^gh_${String(id)}_[0-9A-Za-z]{38}$`))
+      assert.deepEqual(rest, {
         user: 'svc-billing',
         description: 'nightly billing export',
         permissions: { users: 'r' },

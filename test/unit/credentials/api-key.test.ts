@@ -27,8 +27,21 @@ describe('generateApiKey', () => {
     const parsed = parseApiKey(key)
     assert.ok(parsed)
     assert.equal(secretMatches(parsed.id, parsed.secret, secretHash), true)
-    assert.equal(hashSecret(id, parsed.secret), secretHash)
+    assert.equal(parsed.id, id)
     assert.ok(!secretHash.includes(parsed.secret))
+  })
+
+  it('hashes as the stored format says, checked against an independent SHA-256 (keys on disk outlive releases)', () => {
+    // Known answer computed outside this code base, with Python:
+    //   hashlib.sha256(b'gatehouse api key v1\x00ABCDEFGHIJKL\x000123456789abcdefghijABCDEFGHIJ0123')
+    // base64url without padding, after the `sha256:` scheme.
+    const id = 'ABCDEFGHIJKL'
+    const secret = '0123456789abcdefghijABCDEFGHIJ0123'
+    const stored = 'sha256:B3g9N5v0NVYGQqMsMPHOsKGmuD8yhLAvvevhGEz-o_w'
+    assert.equal(hashSecret(id, secret), stored)
+    assert.equal(secretMatches(id, secret, stored), true)
+    assert.equal(secretMatches(id, `${secret.slice(0, -1)}4`, stored), false, 'another secret')
+    assert.equal(secretMatches('ABCDEFGHIJKM', secret, stored), false, 'the id is part of the hash')
   })
 
   it('never makes the same key, id or secret twice', () => {

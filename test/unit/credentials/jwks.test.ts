@@ -246,9 +246,11 @@ describe('remote JWKS when the IdP fails', () => {
     const ghosts = await Promise.all(Array.from({ length: 20 }, (_, i) => r.token(stranger, { kid: `slow-${i}` })))
     const known = await r.token(k1)
     const started = performance.now()
-    const misses = Promise.all(ghosts.map((token) => r.verifier.verify(token)))
+    let missesSettled = false
+    const misses = Promise.all(ghosts.map((token) => r.verifier.verify(token))).finally(() => (missesSettled = true))
     await assertVerifies(r, known, 'a known kid is not blocked by the slow fetch')
-    assert.ok(performance.now() - started < 300, 'the known kid answered before the fetch timed out')
+    // Ordering, not a time: the known kid was answered while the slow fetch still held the misses.
+    assert.equal(missesSettled, false, 'the known kid answered before the fetch timed out')
     const results = await misses
     const elapsed = performance.now() - started
     assert.ok(results.every((res) => !res.ok && res.reason === 'token_invalid'))

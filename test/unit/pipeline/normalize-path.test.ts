@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { normalizeTarget } from '../../../src/pipeline/normalize-path.js'
 import { PATH_VECTORS } from '../../vectors/paths.js'
+import { Coverage, RUNS } from '../../property/runs.js'
 
 describe('normalizeTarget', () => {
   for (const v of PATH_VECTORS) {
@@ -61,22 +63,30 @@ describe('normalizeTarget', () => {
   })
 
   it('stays idempotent and never climbs above the root on random hostile paths', () => {
-    const alphabet = ['/', '.', '..', '%2e', '%2E', '%2f', '%25', 'a', 'B', ';', '%3b', '%c3%a9', '%C0', '~', '%7E', '%41']
-    let seed = 12345
-    const next = (): number => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff
-      return seed
-    }
-    for (let n = 0; n < 5000; n++) {
-      let raw = '/'
-      const len = next() % 12
-      for (let k = 0; k < len; k++) raw += alphabet[next() % alphabet.length]
-      const r = normalizeTarget(raw)
-      if (!r.ok) continue
-      assert.ok(r.path.startsWith('/'), raw)
-      assert.ok(!r.path.includes('//'), raw)
-      assert.ok(!/(^|\/)\.\.?(\/|$)/.test(r.path), `dot-segment left in ${r.path} from ${raw}`)
-      assert.deepEqual(normalizeTarget(r.path), r, `not idempotent for ${raw}`)
-    }
+    const alphabet = ['/', '.', '..', '%2e', '%2E', '%2f', '%25', 'a', 'B', ';', '%3b', '%c3%a9', '%C0', '~', '%7E', '%41', '\\', '%5c']
+    const reached = new Coverage(['dot segment', 'encoded dot', 'percent escape', ';', 'backslash', 'accepted', 'refused', 'accepted after removing ..'] as const)
+    fc.assert(
+      // Pieces glued together, or whole segments (so that `..` climbs often).
+      fc.property(fc.oneof(fc.array(fc.constantFrom(...alphabet), { maxLength: 12 }).map((p) => p.join('')), fc.array(fc.constantFrom('a', 'B', '..', '.', '%2e%2e', '%2E.', 'a;b', ''), { maxLength: 8 }).map((p) => p.join('/'))), (path) => {
+        const raw = `/${path}`
+        const r = normalizeTarget(raw)
+        reached.record(
+          /(^|\/)\.\.?(\/|$)/.test(raw) && 'dot segment',
+          /%2e/i.test(raw) && 'encoded dot',
+          raw.includes('%') && 'percent escape',
+          raw.includes(';') && ';',
+          /\\|%5c/i.test(raw) && 'backslash',
+          r.ok ? 'accepted' : 'refused',
+          r.ok && /(^|\/)\.\.(\/|$)/.test(raw) && 'accepted after removing ..',
+        )
+        if (!r.ok) return
+        assert.ok(r.path.startsWith('/'), raw)
+        assert.ok(!r.path.includes('//'), raw)
+        assert.ok(!/(^|\/)\.\.?(\/|$)/.test(r.path), `dot-segment left in ${r.path} from ${raw}`)
+        assert.deepEqual(normalizeTarget(r.path), r, `not idempotent for ${raw}`)
+      }),
+      { numRuns: RUNS },
+    )
+    reached.assertReached(0.01)
   })
 })
