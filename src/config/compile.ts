@@ -4,6 +4,7 @@
 import path from 'node:path'
 import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
 import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
+import { AuthorityChain } from '../credentials/authority.js'
 import { compileExtractor } from '../credentials/extract.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
 import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.js'
@@ -16,7 +17,8 @@ import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from './load.js'
 import type { Checked, Problem } from './problem.js'
 import type { Config, IssuerConfig } from './schema.js'
-import { parseDuration } from './duration.js'
+import { formatDuration, parseDuration } from './duration.js'
+import { MAX_KEY_TTL_SECONDS } from '../keystore/key-record.js'
 import type { ServiceRuntime } from '../issuer/context.js'
 import { loadSigningKeys } from '../issuer/signing-key.js'
 
@@ -100,6 +102,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
   }
+  const ownIssuer = c.issuer?.name ?? null
+  const clients = service?.clients ?? null
   const runtime: Runtime = {
     config: c,
     file: loaded.file,
@@ -119,8 +123,9 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     },
     jwt: jwt.verifier,
     users,
-    clients: service?.clients ?? null,
-    ownIssuer: c.issuer?.name ?? null,
+    clients,
+    ownIssuer,
+    authority: new AuthorityChain({ users, clients, ownIssuer }, deps.store),
     servicePrefix: service?.prefix ?? null,
     service,
     now,
@@ -155,7 +160,13 @@ async function compileService(c: Config, users: UserDirectory | null, problems: 
   if (!keys.ok) problems.push(...keys.problems)
   const maxTtl = parseDuration(is.jwtMaxTtl)
   const defaultTtl = parseDuration(is.jwtDefaultTtl)
-  if (!maxTtl.ok || !defaultTtl.ok || !keys.ok) return null
+  const impersonationMaxTtl = parseDuration(is.impersonationMaxTtl)
+  const apiKeyMaxTtl = parseDuration(is.apiKeyMaxTtl)
+  if (!maxTtl.ok || !defaultTtl.ok || !impersonationMaxTtl.ok || !apiKeyMaxTtl.ok || !keys.ok) return null
+  if (apiKeyMaxTtl.seconds > MAX_KEY_TTL_SECONDS) {
+    problems.push({ path: 'issuer.apiKeyMaxTtl', message: `must be at most ${formatDuration(MAX_KEY_TTL_SECONDS)}` })
+    return null
+  }
   if (defaultTtl.seconds > maxTtl.seconds) {
     problems.push({ path: 'issuer.jwtDefaultTtl', message: 'must not be longer than issuer.jwtMaxTtl' })
     return null
@@ -168,6 +179,9 @@ async function compileService(c: Config, users: UserDirectory | null, problems: 
     audience,
     maxTtlSeconds: maxTtl.seconds,
     defaultTtlSeconds: defaultTtl.seconds,
+    impersonationMaxTtlSeconds: impersonationMaxTtl.seconds,
+    apiKeyMaxTtlSeconds: apiKeyMaxTtl.seconds,
+    maxKeysPerUser: is.maxKeysPerUser,
     users,
     clients,
     keys: keys.value,

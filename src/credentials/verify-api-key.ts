@@ -3,8 +3,8 @@
 // hashing work, so timing tells nothing about which ids exist (security-cases #74, #75).
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import type { Identity } from '../pipeline/decision.js'
-import { createIpFilter, type IpFilter } from '../pipeline/ip-filter.js'
 import { hashSecret, parseApiKey, secretMatches } from './api-key.js'
+import { identityOfRecord } from './authority.js'
 
 export type ApiKeyResult =
   | { ok: true; identity: Identity; record: ApiKeyRecord }
@@ -13,8 +13,6 @@ export type ApiKeyResult =
 // Compared against when the id is unknown; it matches no secret anyone holds.
 const DUMMY_ID = '000000000000'
 const DUMMY_HASH = hashSecret(DUMMY_ID, `unknown-${process.pid}-${Date.now()}`)
-// Records are immutable and replaced on change, so a record's compiled filter can be memoised on it.
-const filters = new WeakMap<ApiKeyRecord, IpFilter>()
 
 export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: number): Promise<ApiKeyResult> {
   const parsed = parseApiKey(key)
@@ -35,28 +33,6 @@ export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: num
   if (!record.enabled) return { ok: false, reason: 'key_disabled' }
   if (record.expiresAt !== null && nowSeconds >= record.expiresAt) return { ok: false, reason: 'key_expired' }
   store.touch(record.id, nowSeconds)
-  const identity: Identity = Object.freeze({
-    user: record.user,
-    actor: record.actor,
-    method: 'apikey',
-    credentialId: record.id,
-    issuer: 'gatehouse',
-    permissions: record.permissions,
-    expiresAt: record.expiresAt ?? undefined,
-    ipFilter: record.ipFilter.length > 0 ? ipFilterOf(record) : undefined,
-  })
+  const identity = identityOfRecord(record)
   return { ok: true, identity, record }
-}
-
-function ipFilterOf(record: ApiKeyRecord): IpFilter {
-  let filter = filters.get(record)
-  if (!filter) {
-    try {
-      filter = createIpFilter({ allow: record.ipFilter, deny: [] })
-    } catch {
-      filter = { allows: () => false } // stores validate lists; if one slips through, the key works from nowhere
-    }
-    filters.set(record, filter)
-  }
-  return filter
 }

@@ -17,6 +17,11 @@ export interface ServiceRuntime {
   readonly audience: string
   readonly maxTtlSeconds: number
   readonly defaultTtlSeconds: number
+  /** issuer.impersonationMaxTtl: the longest life of a credential minted with targetUser. */
+  readonly impersonationMaxTtlSeconds: number
+  /** issuer.apiKeyMaxTtl: the longest `expires` of an API key. */
+  readonly apiKeyMaxTtlSeconds: number
+  readonly maxKeysPerUser: number
   readonly users: UserDirectory | null
   readonly clients: ClientDirectory | null
   readonly keys: SigningKeys

@@ -8,6 +8,7 @@ export type ServiceErrorCode =
   | 'not_found'
   | 'invalid_body'
   | 'too_many_attempts'
+  | 'too_many_keys'
   | 'store_unavailable'
 
 const STATUS: Record<ServiceErrorCode, number> = {
@@ -18,6 +19,7 @@ const STATUS: Record<ServiceErrorCode, number> = {
   not_found: 404,
   invalid_body: 400,
   too_many_attempts: 429,
+  too_many_keys: 409,
   store_unavailable: 503,
 }
 

@@ -107,6 +107,7 @@ const TITLES: Record<string, string> = {
   not_found: 'Not found',
   invalid_body: 'Invalid request',
   too_many_attempts: 'Too many attempts',
+  too_many_keys: 'Too many API keys',
   store_unavailable: 'Credential store unavailable',
   body_too_large: 'Request body too large',
   unsupported_media_type: 'Unsupported media type',

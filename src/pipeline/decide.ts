@@ -1,12 +1,13 @@
 // SPEC §3, in order; the first failure answers and nothing reaches the upstream.
 import { authenticate, type Credentials } from './authenticate.js'
-import { effectivePermissions, isPermitted } from './authorize.js'
+import { isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
 import type { Decision, DenyReason, Identity } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from './ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
 import type { ClientDirectory } from '../accounts/clients.js'
+import type { AuthorityChain, SubjectType } from '../credentials/authority.js'
 import type { UserDirectory } from '../accounts/users.js'
 import { requiredLevel, type Permissions } from '../credentials/permissions.js'
 
@@ -29,6 +30,8 @@ export interface DecideRuntime {
   readonly users: UserDirectory | null
   readonly clients: ClientDirectory | null
   readonly ownIssuer: string | null
+  /** Re-checks the chain of authority behind a credential on every use (issue 12). */
+  readonly authority: AuthorityChain
   /** The token service's path prefix (SPEC §6), or null when it is off. */
   readonly servicePrefix: string | null
   readonly now: () => number
@@ -42,6 +45,8 @@ export type Allowed = Extract<Decision, { ok: true }> & {
   readonly api: CompiledApi | null
   readonly target: string
   readonly peerTrusted: boolean
+  /** Whether the identity is a user or an OAuth client (X-Auth-Subject-Type); null without an identity. */
+  readonly subjectType: SubjectType | null
   /** For the token service, which authenticates its callers itself, not for the upstream. */
   readonly service: boolean
 }
@@ -83,13 +88,15 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   const identity = auth.identity
   if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', api, clientIp)
 
-  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
+  const chain = await rt.authority.check(identity, clientIp, Math.floor(rt.now() / 1000))
+  if (!chain.ok) return deny(chain.reason, api, clientIp, chain.detail)
+  const permissions = chain.permissions
   if (api && !isPermitted(permissions, api.name, req.method)) {
     return deny('permission_insufficient', api, clientIp, `needs ${requiredLevel(req.method)} on ${api.name}`)
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
   if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', api, clientIp)
-  return allow(target.path, target.query, api, identity, permissions, clientIp, peerTrusted)
+  return allow(target.path, target.query, api, identity, permissions, clientIp, peerTrusted, false, chain.subjectType)
 }
 
 function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {
@@ -156,8 +163,9 @@ function allow(
   clientIp: string,
   peerTrusted: boolean,
   service = false,
+  subjectType: SubjectType | null = null,
 ): Allowed {
-  return { ok: true, path, target: path + query, api, identity, permissions, clientIp, peerTrusted, service }
+  return { ok: true, path, target: path + query, api, identity, permissions, clientIp, peerTrusted, service, subjectType }
 }
 
 /** `/_gatehouse` and `/_gatehouse/…`, not `/_gatehouseX`. */

@@ -25,6 +25,7 @@ export type DenyReason =
   | 'credential_ip_denied'
   | 'credential_throttled'
   | 'permission_insufficient'
+  | 'authority_revoked'
   | 'store_unavailable'
 
 /** Who a request acts as, once authenticated (SPEC §4). */
@@ -46,6 +47,8 @@ export interface Identity {
   readonly clientId?: string | undefined
   /** The credential's own CIDR list (SPEC §3.6). */
   readonly ipFilter?: IpFilter | undefined
+  /** The API key this credential was minted with (issue 12): it never outlives or out-reaches it. */
+  readonly parentKeyId?: string | undefined
 }
 
 export interface ApiRef {
@@ -111,6 +114,8 @@ export const REASONS: Readonly<Record<DenyReason, ReasonInfo>> = Object.freeze({
   // security-cases #76: the window of pipeline/failure-throttle.ts.
   credential_throttled: { status: 429, title: 'Too many failed credentials from this address', retryAfterSeconds: 60 },
   permission_insufficient: { status: 403, title: 'Permission insufficient', bearerError: 'insufficient_scope' },
+  // credentials/authority.ts: the user, client, impersonator or parent key behind a credential is gone.
+  authority_revoked: { status: 401, title: 'Credential no longer valid', bearerError: 'invalid_token' },
   // SPEC §8: the store reconnects by itself (within a second of Redis answering again).
   store_unavailable: { status: 503, title: 'Credential store unavailable', retryAfterSeconds: 1 },
 })

@@ -110,6 +110,8 @@ export interface TokenServiceOptions {
   readonly config?: Record<string, unknown>
   /** Extra files written into the temp dir before start. */
   readonly files?: Record<string, string>
+  /** Injectable clock (ms) for the whole Gatehouse: expiry, throttles, tunnels. */
+  readonly now?: () => number
 }
 
 export interface TokenServiceFixture {
@@ -167,6 +169,7 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
           'clients.yaml': stringify({ clients }),
           ...opts.files,
         },
+        now: opts.now,
       },
     )
   } catch (err) {
