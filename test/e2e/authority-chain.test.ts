@@ -400,3 +400,25 @@ describe('clients are not users', () => {
   })
 })
 
+
+describe('each user holds a bounded number of keys', () => {
+  test('issuer.maxKeysPerUser: the key above it is 409 with a clear message', async () => {
+    const small = await startTokenService({ issuer: { maxKeysPerUser: 2 } })
+    try {
+      for (let i = 0; i < 2; i++) assert.equal((await small.postJson('/v1/auth/apikeys', { permissions: { users: 'r' } }, basic('bob'))).status, 201)
+      const over = await small.postJson('/v1/auth/apikeys', { permissions: { users: 'r' } }, basic('bob'))
+      assert.equal(over.status, 409)
+      assert.match(over.json.detail, /already holds 2 API keys.*issuer\.maxKeysPerUser/)
+      assert.equal((await small.postJson('/v1/auth/apikeys', { permissions: { users: 'r' } }, basic('alice'))).status, 201, 'another user is not counted')
+    } finally {
+      await small.close()
+    }
+  })
+
+  test('the default limit is 100 keys per user', async () => {
+    const { loadConfigFile } = await import('../../src/config/load.js')
+    const loaded = await loadConfigFile(ts.th.configFile)
+    assert.ok(loaded.ok)
+    assert.equal(loaded.value.config.issuer?.maxKeysPerUser, 100)
+  })
+})
