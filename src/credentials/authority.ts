@@ -59,9 +59,11 @@ export class AuthorityChain {
       const user = users?.get(identity.user)
       return granted(user ? intersect(identity.permissions, user.permissions) : identity.permissions, 'user')
     }
-    if (identity.clientId !== undefined && identity.method === 'jwt') {
+    // A client-credentials token names its client as its subject (a login token's
+    // client_id, when it has one, is another name: RFC 9068 §2.2, SPEC §12).
+    if (identity.clientId !== undefined && identity.method === 'jwt' && identity.clientId === identity.user) {
       const client = clients?.get(identity.clientId)
-      if (!client || identity.user !== identity.clientId) return revoked('the OAuth client no longer exists')
+      if (!client) return revoked('the OAuth client no longer exists')
       return granted(intersect(identity.permissions, client.permissions), 'client')
     }
     let permissions = identity.permissions
