@@ -4,7 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { generateApiKey, isKeyId, parseApiKey } from '../credentials/api-key.js'
 import { formatPermissions, parsePermissionList } from '../credentials/permissions.js'
-import { isDescription, isUserName, validateRecord } from '../keystore/key-record.js'
+import { isDescription, isUserName, MAX_KEY_TTL_SECONDS, unreadableField, validateRecord } from '../keystore/key-record.js'
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import type { KeysIo } from './keys-io.js'
@@ -94,6 +94,7 @@ function planCreate(v: Record<string, string | boolean | undefined>, io: KeysIo)
   if (v.expires !== undefined) {
     const d = parseDuration(v.expires as string)
     if (!d.ok) throw new UsageError(`--expires: ${d.message}`)
+    if (d.seconds > MAX_KEY_TTL_SECONDS) throw new UsageError(`--expires: at most ${formatDuration(MAX_KEY_TTL_SECONDS)} is allowed`)
     ttl = d.seconds
   }
   return async (store) => {
@@ -133,7 +134,13 @@ function reportCreated(io: KeysIo, record: ApiKeyRecord, key: string, ttl: numbe
 function planList(v: Record<string, string | boolean | undefined>, io: KeysIo): (store: KeyStore) => Promise<number> {
   const user = v.user as string | undefined
   return async (store) => {
-    const records = await store.list(user === undefined ? {} : { user })
+    const all = await store.list(user === undefined ? {} : { user })
+    // A record no date can show is reported on stderr; every other key is still listed (issue 12).
+    const records = all.filter((r) => {
+      const problem = unreadableField(r)
+      if (problem) io.stderr.write(`key ${r.id} cannot be shown: ${problem}\n`)
+      return problem === null
+    })
     if (v.json === true) {
       io.stdout.write(`${JSON.stringify(records.map(metadataWithId))}\n`)
       return 0

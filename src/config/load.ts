@@ -156,7 +156,7 @@ function checkFields(c: Config, problems: Problem[]): void {
   problems.push(...checkRedisStore(c.store))
 
   if (c.issuer && typeof c.issuer === 'object') {
-    for (const k of ['jwtMaxTtl', 'jwtDefaultTtl'] as const) {
+    for (const k of ['jwtMaxTtl', 'jwtDefaultTtl', 'impersonationMaxTtl', 'apiKeyMaxTtl'] as const) {
       if (typeof c.issuer[k] !== 'string') continue
       const d = parseDuration(c.issuer[k])
       if (!d.ok) problems.push({ path: `issuer.${k}`, message: d.message })

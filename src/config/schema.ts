@@ -174,6 +174,17 @@ export const ConfigSchema = Type.Object(
           clientsFile: Type.Optional(FilePath),
           jwtMaxTtl: Type.String({ ...Duration, default: 'P1D' }),
           jwtDefaultTtl: Type.String({ ...Duration, default: 'PT1H' }),
+          impersonationMaxTtl: Type.String({
+            ...Duration,
+            default: 'PT15M',
+            description: 'longest lifetime of a JWT or API key minted with targetUser (acting for someone else)',
+          }),
+          apiKeyMaxTtl: Type.String({
+            ...Duration,
+            default: 'P3650D',
+            description: 'longest `expires` of an API key made through the token service (at most P36500D, which also bounds `keys create`)',
+          }),
+          maxKeysPerUser: Type.Integer({ minimum: 1, default: 100, description: 'most API keys one user may hold; more -> 409' }),
         },
         Strict,
       ),
@@ -213,6 +224,16 @@ export const ConfigSchema = Type.Object(
           minimum: 0,
           default: 300,
           description: 'failed credentials one client address (IPv6: one /64) may present per minute before unverified ones get 429; 0 = no limit',
+        }),
+        tunnelIdleTimeoutMs: Type.Integer({
+          minimum: 1000,
+          default: 300000,
+          description: 'a websocket tunnel with no bytes either way for this long is closed',
+        }),
+        tunnelMaxLifetimeMs: Type.Integer({
+          minimum: 1000,
+          default: 3600000,
+          description: 'a websocket tunnel is closed this long after it opened, whatever its traffic',
         }),
         jwksFetchesPerMinute: Type.Integer({
           minimum: 1,

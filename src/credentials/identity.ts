@@ -22,4 +22,6 @@ export interface Identity {
   readonly clientId?: string | undefined
   /** The credential's own CIDR list (SPEC §3.6). */
   readonly ipFilter?: IpFilter | undefined
+  /** The API key this credential was minted with (issue 12): it never outlives or out-reaches it. */
+  readonly parentKeyId?: string | undefined
 }

@@ -291,6 +291,8 @@ function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: number, 
     expiresAt: exp,
     // RFC 9068 §2.2: client_id names the OAuth2 client of a client-credentials token.
     clientId: typeof claims.client_id === 'string' && claims.client_id !== '' ? claims.client_id : undefined,
+    // Only tokens of our own token service are held to it (pipeline/authority.ts).
+    parentKeyId: typeof claims.parent_key_id === 'string' && claims.parent_key_id !== '' ? claims.parent_key_id : undefined,
   }
   return { ok: true, identity: Object.freeze(identity) }
 }

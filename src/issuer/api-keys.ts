@@ -1,13 +1,13 @@
 // The API-key endpoints of SPEC §6: create (the key shown once), list (own keys;
 // every key for admins; never a secret or hash), patch, delete by ids.
 import type { FastifyRequest } from 'fastify'
-import { newKeyRecord } from '../keystore/key-record.js'
+import { newKeyRecord, unreadableField } from '../keystore/key-record.js'
 import type { ApiKeyPatch, ApiKeyRecord } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { authenticateCaller, type Caller } from './caller.js'
-import type { ServiceContext } from './context.js'
+import { serviceOf, type ServiceContext } from './context.js'
 import { ServiceError } from './errors.js'
-import { boundedExpiry, effective, grantFor, lifetime } from './grant.js'
+import { boundedExpiry, effective, grantFor, lifetime, limitFor } from './grant.js'
 import type { ApiKeyCreateRequest, ApiKeyPatchRequest } from './schemas.js'
 
 const iso = (s: number | null) => (s === null ? null : new Date(s * 1000).toISOString())
@@ -17,6 +17,7 @@ export function viewOf(r: ApiKeyRecord) {
     id: r.id,
     user: r.user,
     ...(r.actor ? { actor: r.actor } : {}),
+    ...(r.parentKeyId ? { parentKeyId: r.parentKeyId } : {}),
     description: r.description,
     permissions: r.permissions,
     ipFilter: [...r.ipFilter],
@@ -38,9 +39,17 @@ export async function createApiKey(req: FastifyRequest<{ Body: ApiKeyCreateReque
   const body = req.body
   const subject = grantFor(caller, body.targetUser, body.permissions, ctx)
   checkCidrs(body.ipFilter)
+  const svc = serviceOf(ctx)
   const now = Math.floor(ctx.now() / 1000)
-  const ttl = lifetime(body.expires, null, null)
+  const max = limitFor(subject, { seconds: svc.apiKeyMaxTtlSeconds, key: 'issuer.apiKeyMaxTtl' }, ctx)
+  // A key acting for someone else always ends; other keys may live without an expiry.
+  const ttl = lifetime(body.expires, subject.actor !== undefined ? max.seconds : null, max)
   const expiresAt = boundedExpiry(caller, ttl === null ? null : now + ttl)
+  const held = await ctx.store.list({ user: subject.user.name })
+  if (held.length >= svc.maxKeysPerUser) {
+    throw new ServiceError('too_many_keys', `user "${subject.user.name}" already holds ${held.length} API keys, the most allowed (issuer.maxKeysPerUser); revoke some first`)
+  }
+  const parentKeyId = caller.via === 'apikey' ? caller.record.id : undefined
   const { key, record } = newKeyRecord(
     {
       user: subject.user.name,
@@ -50,22 +59,34 @@ export async function createApiKey(req: FastifyRequest<{ Body: ApiKeyCreateReque
       expiresAt,
       enabled: body.enabled ?? true,
       ...(subject.actor ? { actor: subject.actor } : {}),
+      ...(parentKeyId ? { parentKeyId } : {}),
     },
     now,
   )
   await ctx.store.create(record)
-  ctx.logger.info({ event: 'apikey_created', keyId: record.id, user: record.user, actor: subject.actor }, 'API key created')
+  ctx.logger.info({ event: 'apikey_created', keyId: record.id, user: record.user, actor: subject.actor, parentKeyId }, 'API key created')
   return { key, ...viewOf(record) }
 }
 
+/** Admins manage every key; others their own and the keys they minted for someone else (issue 12). */
 function mayManage(caller: Caller, r: ApiKeyRecord): boolean {
-  return caller.user.admin || r.user === caller.user.name
+  return caller.user.admin || r.user === caller.user.name || r.actor === caller.user.name
 }
 
 export async function listApiKeys(req: FastifyRequest, ctx: ServiceContext) {
   const caller = await authenticateCaller(req, ctx, { apiKey: 'never' })
-  const records = caller.user.admin ? await ctx.store.list() : await ctx.store.list({ user: caller.user.name })
-  return { keys: records.map(viewOf) }
+  const records = caller.user.admin || caller.user.canImpersonate ? await ctx.store.list() : await ctx.store.list({ user: caller.user.name })
+  const keys: ReturnType<typeof viewOf>[] = []
+  const unreadable: { id: string; problem: string }[] = []
+  for (const r of records) {
+    if (!mayManage(caller, r)) continue
+    // One record a store should never have held (a time no date can show) is reported, never a 500.
+    const problem = unreadableField(r)
+    if (problem) unreadable.push({ id: r.id, problem })
+    else keys.push(viewOf(r))
+  }
+  if (unreadable.length > 0) ctx.logger.warn({ event: 'apikeys_unreadable', keyIds: unreadable.map((u) => u.id) }, 'API key records cannot be shown')
+  return unreadable.length > 0 ? { keys, unreadable } : { keys }
 }
 
 export async function patchApiKey(req: FastifyRequest<{ Params: { id: string }; Body: ApiKeyPatchRequest }>, ctx: ServiceContext) {
@@ -80,7 +101,13 @@ export async function patchApiKey(req: FastifyRequest<{ Params: { id: string }; 
   if (body.enabled !== undefined) patch.enabled = body.enabled
   if (body.ipFilter !== undefined) patch.ipFilter = body.ipFilter
   if (body.expires !== undefined) {
-    const ttl = body.expires === null ? null : lifetime(body.expires, null, null)
+    const svc = serviceOf(ctx)
+    const max =
+      existing.actor !== undefined && svc.impersonationMaxTtlSeconds < svc.apiKeyMaxTtlSeconds
+        ? { seconds: svc.impersonationMaxTtlSeconds, key: 'issuer.impersonationMaxTtl' }
+        : { seconds: svc.apiKeyMaxTtlSeconds, key: 'issuer.apiKeyMaxTtl' }
+    if (body.expires === null && existing.actor !== undefined) throw new ServiceError('invalid_body', 'expires: a key acting for someone else must expire')
+    const ttl = body.expires === null ? null : lifetime(body.expires, null, max)
     patch.expiresAt = ttl === null ? null : Math.floor(ctx.now() / 1000) + ttl
   }
   const updated = await ctx.store.update(existing.id, patch)

@@ -5,7 +5,7 @@
 import type { FastifyRequest } from 'fastify'
 import { parseBasic } from '../accounts/basic-auth.js'
 import type { User } from '../accounts/users.js'
-import { intersect, type Permissions } from '../credentials/permissions.js'
+import type { Permissions } from '../credentials/permissions.js'
 import { verifyApiKey } from '../keystore/verify-api-key.js'
 import type { ApiKeyRecord } from '../keystore/key-store.js'
 import { basicChallenge, ServiceError } from './errors.js'
@@ -75,12 +75,20 @@ async function apiKeyCaller(key: string, req: FastifyRequest, ctx: ServiceContex
     throw new ServiceError('unauthenticated', 'API key invalid')
   }
   const { record, identity } = result
-  if (identity.ipFilter && !identity.ipFilter.allows(clientIpOf(req))) {
+  const ip = clientIpOf(req)
+  if (identity.ipFilter && !identity.ipFilter.allows(ip)) {
     throw new ServiceError('forbidden', 'client address not allowed for this key')
+  }
+  // The same chain check as the proxy's: user, impersonator and parent keys as they are now.
+  const chain = await ctx.runtime().authority.check(identity, ip, Math.floor(ctx.now() / 1000))
+  if (!chain.ok) {
+    if (chain.reason === 'store_unavailable') throw new ServiceError('store_unavailable', 'the key store is unavailable', { 'retry-after': '1' })
+    if (chain.reason === 'credential_ip_denied') throw new ServiceError('forbidden', 'client address not allowed for this key')
+    throw new ServiceError('unauthenticated', 'API key invalid')
   }
   const users = serviceOf(ctx).users
   const user = users ? users.get(record.user) : { name: record.user, passwordHash: '', permissions: record.permissions, admin: false, canImpersonate: false }
   if (!user) throw new ServiceError('unauthenticated', 'API key invalid')
   if (rules.apiKey === 'admin' && !user.admin) throw new ServiceError('forbidden', 'only an admin user\'s API key may do this; use Basic')
-  return { via: 'apikey', user, record, permissions: intersect(record.permissions, user.permissions) }
+  return { via: 'apikey', user, record, permissions: chain.permissions }
 }

@@ -2,7 +2,7 @@
 // target user the caller may impersonate; it never carries more than that user holds
 // now nor more than the credential that minted it; it never outlives it either.
 import type { User } from '../accounts/users.js'
-import { parseDuration } from '../config/duration.js'
+import { formatDuration, parseDuration } from '../config/duration.js'
 import { atLeast, levelFor, type Permissions } from '../credentials/permissions.js'
 import type { Caller } from './caller.js'
 import { serviceOf, type ServiceContext } from './context.js'
@@ -19,6 +19,9 @@ export interface Subject {
 export function subjectFor(caller: Caller, targetUser: string | undefined, ctx: ServiceContext): Subject {
   // A credential made by impersonation may not impersonate again (security-cases #89).
   const impersonated = caller.via === 'apikey' && caller.record.actor !== undefined
+  // Clients are not users (issue 12): a name that is an OAuth client id never gets user credentials.
+  const name = targetUser ?? caller.user.name
+  if (serviceOf(ctx).clients?.get(name)) throw new ServiceError('forbidden', `"${name}" is an OAuth client id, not a user`)
   if (targetUser === undefined || targetUser === caller.user.name) {
     return { user: caller.user, actor: impersonated ? caller.record.actor : undefined, ceiling: caller.permissions }
   }
@@ -49,15 +52,27 @@ export function checkWithin(requested: Permissions, ceiling: Permissions): void 
   }
 }
 
+/** The longest a credential may live, and the config key that says so (named in the 400). */
+export interface LifetimeLimit {
+  readonly seconds: number
+  readonly key: string
+}
+
 /** Lifetime in seconds from an `expires` duration, within [1 s, max]; `fallback` when absent. */
-export function lifetime(expires: string | undefined, fallback: number | null, maxSeconds: number | null): number | null {
+export function lifetime(expires: string | undefined, fallback: number | null, max: LifetimeLimit): number | null {
   if (expires === undefined) return fallback
   const d = parseDuration(expires)
   if (!d.ok) throw new ServiceError('invalid_body', `expires: ${d.message}`)
-  if (maxSeconds !== null && d.seconds > maxSeconds) {
-    throw new ServiceError('invalid_body', `expires: at most ${maxSeconds} seconds (issuer.jwtMaxTtl) is allowed`)
+  if (d.seconds > max.seconds) {
+    throw new ServiceError('invalid_body', `expires: at most ${max.seconds} seconds (${formatDuration(max.seconds)}, ${max.key}) is allowed`)
   }
   return d.seconds
+}
+
+/** The tighter of the limit for this kind of credential and issuer.impersonationMaxTtl when acting for someone else. */
+export function limitFor(subject: Subject, base: LifetimeLimit, ctx: ServiceContext): LifetimeLimit {
+  const imp = serviceOf(ctx).impersonationMaxTtlSeconds
+  return subject.actor !== undefined && imp < base.seconds ? { seconds: imp, key: 'issuer.impersonationMaxTtl' } : base
 }
 
 /** An expiry (Unix seconds) no later than the minting API key's own. */

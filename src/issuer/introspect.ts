@@ -7,13 +7,12 @@ import { parseBasic } from '../accounts/basic-auth.js'
 import { parseApiKey } from '../credentials/api-key.js'
 import { formatPermissions } from '../credentials/permissions.js'
 import { verifyApiKey } from '../keystore/verify-api-key.js'
-import { effectivePermissions } from '../pipeline/authorize.js'
 import type { Identity } from '../credentials/identity.js'
 import { authenticateCaller, checkPassword } from './caller.js'
 import { clientIpOf } from './client-ip.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
-import { authenticateClient, CLIENT_REFUSED, parseForm, single } from './oauth-token.js'
+import { authenticateClient, CLIENT_REFUSED, parseForm, single, THROTTLED } from './oauth-token.js'
 
 type Owner = { kind: 'user'; name: string; admin: boolean } | { kind: 'client'; id: string }
 
@@ -40,13 +39,11 @@ function owns(owner: Owner, id: Identity): boolean {
 async function describe(token: string, owner: Owner, ctx: ServiceContext) {
   const identity = await identityOf(token, ctx)
   if (!identity || !owns(owner, identity)) return null
-  const rt = ctx.runtime()
-  // A credential of ours whose user or client has since been removed is worth nothing: not active.
-  const own = identity.method === 'apikey' || identity.issuer === rt.ownIssuer
-  if (own && identity.clientId !== undefined && !rt.clients?.get(identity.clientId)) return null
-  if (own && identity.clientId === undefined && rt.users && !rt.users.get(identity.user)) return null
-  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
-  return { identity, permissions }
+  // The proxy's own chain check (pipeline/authority.ts), so the two always agree; no
+  // address: a parent key's ipFilter is judged per request, not here.
+  const chain = await ctx.runtime().authority.check(identity, null, Math.floor(ctx.now() / 1000))
+  if (!chain.ok) return null
+  return { identity, permissions: chain.permissions, subjectType: chain.subjectType }
 }
 
 export async function introspect(req: FastifyRequest<{ Body: string }>, reply: FastifyReply, ctx: ServiceContext) {
@@ -57,16 +54,18 @@ export async function introspect(req: FastifyRequest<{ Body: string }>, reply: F
   if (!token) throw new OAuthError('oauth_invalid_request', 'token is required')
   const found = await describe(token, owner, ctx)
   if (!found) return INACTIVE
-  const { identity: id, permissions } = found
+  const { identity: id, permissions, subjectType } = found
   return {
     active: true,
     sub: id.user,
+    subject_type: subjectType,
     username: id.user,
     ...(id.actor ? { act: { sub: id.actor } } : {}),
     ...(id.clientId ? { client_id: id.clientId } : {}),
     iss: id.issuer,
     ...(id.credentialId ? { jti: id.credentialId } : {}),
     ...(id.expiresAt !== undefined ? { exp: id.expiresAt } : {}),
+    ...(id.parentKeyId ? { parent_key_id: id.parentKeyId } : {}),
     token_type: id.method === 'jwt' ? 'Bearer' : 'ApiKey',
     scope: formatPermissions(permissions),
     permissions,
@@ -82,7 +81,7 @@ async function introspectionCaller(req: FastifyRequest, form: Map<string, string
       return { kind: 'user', name: user.name, admin: user.admin }
     } catch (err) {
       // Worded as for an unknown name (a client, below), so the answer does not tell user names apart (#81).
-      if (err instanceof ServiceError) throw err.status === 429 ? new OAuthError('oauth_too_many_attempts', err.detail, err.headers) : new OAuthError('oauth_invalid_client', CLIENT_REFUSED, err.headers)
+      if (err instanceof ServiceError) throw err.status === 429 ? new OAuthError('oauth_too_many_attempts', THROTTLED, err.headers) : new OAuthError('oauth_invalid_client', CLIENT_REFUSED, err.headers)
       throw err
     }
   }
@@ -100,13 +99,15 @@ export async function tokenInfo(req: FastifyRequest<{ Querystring: { token?: str
   if (!token) throw new ServiceError('invalid_body', 'the token query parameter is required')
   const found = await describe(token, { kind: 'user', name: caller.user.name, admin: caller.user.admin }, ctx)
   if (!found) return INACTIVE
-  const { identity: id, permissions } = found
+  const { identity: id, permissions, subjectType } = found
   return {
     active: true,
     user: id.user,
+    subject_type: subjectType,
     ...(id.actor ? { actor: id.actor } : {}),
     method: id.method,
     ...(id.credentialId ? { credential_id: id.credentialId } : {}),
+    ...(id.parentKeyId ? { parent_key_id: id.parentKeyId } : {}),
     issuer: id.issuer,
     expire_time: id.expiresAt === undefined ? null : new Date(id.expiresAt * 1000).toISOString(),
     permissions,

@@ -8,7 +8,7 @@ import { authenticateCaller } from './caller.js'
 import type { ServiceRuntime } from '../runtime/compile.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { ServiceError } from './errors.js'
-import { boundedExpiry, effective, grantFor, lifetime } from './grant.js'
+import { boundedExpiry, effective, grantFor, lifetime, limitFor } from './grant.js'
 import type { JwtRequest } from './schemas.js'
 
 export interface AccessTokenClaims {
@@ -16,6 +16,8 @@ export interface AccessTokenClaims {
   readonly permissions: Permissions
   readonly actor?: string | undefined
   readonly clientId?: string | undefined
+  /** The API key the token is minted with (issue 12): the token never outlives or out-reaches it. */
+  readonly parentKeyId?: string | undefined
   /** Unix seconds */
   readonly exp: number
 }
@@ -25,6 +27,7 @@ export async function signAccessToken(svc: ServiceRuntime, c: AccessTokenClaims,
   const payload: Record<string, unknown> = { permissions: c.permissions }
   if (c.actor) payload.act = { sub: c.actor }
   if (c.clientId) payload.client_id = c.clientId
+  if (c.parentKeyId) payload.parent_key_id = c.parentKeyId
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: svc.keys.current.alg, kid: svc.keys.current.kid, typ: 'at+jwt' })
     .setIssuer(svc.name)
@@ -44,10 +47,13 @@ export async function issueJwt(req: FastifyRequest<{ Body: JwtRequest }>, ctx: S
   const subject = grantFor(caller, body.targetUser, body.permissions, ctx)
   const svc = serviceOf(ctx)
   const now = Math.floor(ctx.now() / 1000)
-  const ttl = lifetime(body.expires, svc.defaultTtlSeconds, svc.maxTtlSeconds) as number
+  const max = limitFor(subject, { seconds: svc.maxTtlSeconds, key: 'issuer.jwtMaxTtl' }, ctx)
+  const ttl = lifetime(body.expires, Math.min(svc.defaultTtlSeconds, max.seconds), max) as number
   const exp = boundedExpiry(caller, now + ttl) as number
   if (exp <= now) throw new ServiceError('forbidden', 'the API key used has expired')
-  const { token, jti } = await signAccessToken(svc, { sub: subject.user.name, actor: subject.actor, permissions: effective(body.permissions), exp }, now)
-  ctx.logger.info({ event: 'jwt_issued', jti, user: subject.user.name, actor: subject.actor, via: caller.via }, 'JWT issued')
+  const parentKeyId = caller.via === 'apikey' ? caller.record.id : undefined
+  const claims = { sub: subject.user.name, actor: subject.actor, permissions: effective(body.permissions), exp, parentKeyId }
+  const { token, jti } = await signAccessToken(svc, claims, now)
+  ctx.logger.info({ event: 'jwt_issued', jti, user: subject.user.name, actor: subject.actor, via: caller.via, parentKeyId }, 'JWT issued')
   return { token, tokenType: 'Bearer' as const, expiresAt: new Date(exp * 1000).toISOString(), expiresIn: exp - now }
 }

@@ -1,7 +1,9 @@
 // Failed Basic logins of the token service (SPEC §6; security-cases #81), counted
-// per account name and per client address: past a threshold both are locked for
-// a while, longer with every further failure (429 with Retry-After). In memory and
-// bounded: the least recently failing entries are forgotten first.
+// per (client address, account name) and per client address: past a threshold that
+// pair, or that address, is locked for a while, longer with every further failure
+// (429 with a true Retry-After). Never per account alone: wrong passwords sent from
+// one address must not lock the real user out from another (issue 12: lock-out is
+// not a weapon). In memory and bounded: the least recently failing entries go first.
 import { dummyVerify, verifyPassword } from '../accounts/password-hash.js'
 import ipaddr from 'ipaddr.js'
 import { LRUCache } from 'lru-cache'
@@ -28,7 +30,7 @@ export interface LoginAttempt {
 }
 
 export interface LoginThrottleOptions {
-  /** Failures of one account name before it is locked; default 5. */
+  /** Failures of one account name from one address before that pair is locked; default 5. */
   perAccount?: number
   /** Failures from one address before it is locked; default 20. */
   perIp?: number
@@ -63,17 +65,17 @@ export function createLoginThrottle(opts: LoginThrottleOptions = {}): LoginThrot
   const ips = new FailureCounter({ ...lock, limit: positive(opts.perIp, 20, 'perIp'), maxEntries })
 
   const throttle: LoginThrottle = {
-    retryAfter: (account, ip, nowMs) => toSeconds(Math.max(accounts.waitMs(accountKey(account), nowMs), ips.waitMs(ipKey(ip), nowMs))),
+    retryAfter: (account, ip, nowMs) => toSeconds(Math.max(accounts.waitMs(pairKey(account, ip), nowMs), ips.waitMs(ipKey(ip), nowMs))),
     // Unknown names are counted like known ones: the throttle must not tell them apart (#81).
     failed(account, ip, nowMs) {
-      accounts.fail(accountKey(account), nowMs)
+      accounts.fail(pairKey(account, ip), nowMs)
       ips.fail(ipKey(ip), nowMs)
     },
-    // Only the account is forgiven: one good password must not reset the count of
+    // Only the pair is forgiven: one good password must not reset the count of
     // an address that is guessing other accounts' passwords.
-    succeeded: (account) => accounts.clear(accountKey(account)),
+    succeeded: (account, ip) => accounts.clear(pairKey(account, ip)),
     begin(account, ip, nowMs) {
-      const a = accountKey(account)
+      const a = pairKey(account, ip)
       const i = ipKey(ip)
       const wait = throttle.retryAfter(account, ip, nowMs)
       if (wait > 0) return { retryAfter: wait, finish: () => {} }
@@ -122,8 +124,11 @@ class FailureCounter {
    */
   full(key: string, nowMs: number): boolean {
     const failures = this.#live(key, nowMs)?.failures ?? 0
-    const limit = failures === 0 ? this.o.limit * BURST : this.o.limit
-    return failures + (this.#inFlight.get(key) ?? 0) >= limit
+    const inFlight = this.#inFlight.get(key) ?? 0
+    if (failures === 0) return inFlight >= this.o.limit * BURST
+    // Past a lock that has ended, one attempt at a time: the Retry-After we gave is kept.
+    if (failures >= this.o.limit) return inFlight >= 1
+    return failures + inFlight >= this.o.limit
   }
 
   fail(key: string, nowMs: number): void {
@@ -161,6 +166,11 @@ class FailureCounter {
 
 function toSeconds(ms: number): number {
   return Math.ceil(ms / 1000)
+}
+
+/** One account name as tried from one address (its /64 for IPv6). */
+function pairKey(account: string, ip: string): string {
+  return `${ipKey(ip)}\n${accountKey(account)}`
 }
 
 function accountKey(account: string): string {

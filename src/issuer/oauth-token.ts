@@ -15,6 +15,8 @@ export type Form = Map<string, string[]>
 
 /** The one answer to an unknown name or a wrong secret; introspection gives it for users too (#81). */
 export const CLIENT_REFUSED = 'unknown name or wrong secret'
+/** The one answer to a throttled attempt, for users and clients, known or not (issue 12: a 429 confirms nothing). */
+export const THROTTLED = 'too many failed attempts; try again later'
 
 /**
  * RFC 6749 §3.2 parameters arrive as application/x-www-form-urlencoded; repeats are kept to be refused.
@@ -66,7 +68,7 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   const r = await verifyThrottled(ctx.throttle, `client:${id}`, clientIpOf(req), () => ctx.now(), secret, clients?.get(id), (c) => c.secretHash, clients?.dummyHash)
   if (r === false) throw new OAuthError('oauth_invalid_client', CLIENT_REFUSED, challenge)
   if ('retryAfter' in r) {
-    throw new OAuthError('oauth_too_many_attempts', 'too many failed attempts; try again later', { 'retry-after': String(r.retryAfter) })
+    throw new OAuthError('oauth_too_many_attempts', THROTTLED, { 'retry-after': String(r.retryAfter) })
   }
   return r
 }

@@ -41,10 +41,20 @@ export const JwtRevokeResponse = Type.Object({
   }),
 })
 
-/** Admins only (Basic, or an admin user's API key; never a JWT). */
+/**
+ * Admins (Basic, or an admin user's API key; never a JWT) revoke any JWT; anyone else
+ * only, by the token itself, one issued to them or that they minted acting for someone
+ * else (issue 12: an impersonator can take back what it handed out).
+ */
 export async function revokeJwt(req: FastifyRequest<{ Body: JwtRevokeRequest }>, ctx: ServiceContext) {
   const caller = await authenticateCaller(req, ctx, { apiKey: 'admin' })
-  if (!caller.user.admin) throw new ServiceError('forbidden', 'only an admin may revoke JWTs')
+  if (!caller.user.admin) {
+    const token = req.body.token
+    const verified = token === undefined ? null : await ctx.runtime().jwt.verify(token)
+    const id = verified?.ok ? verified.identity : null
+    const own = id !== null && id.issuer === serviceOf(ctx).name && (id.user === caller.user.name || id.actor === caller.user.name)
+    if (!own) throw new ServiceError('forbidden', 'only an admin may revoke JWTs other than their own (send the token itself)')
+  }
   const { jti, exp } = await target(req.body, ctx)
   const now = Math.floor(ctx.now() / 1000)
   const until = exp + ctx.runtime().config.jwt.leewaySeconds

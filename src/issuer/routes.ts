@@ -65,7 +65,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['api keys'],
         security: BASIC_OR_KEY,
         body: ApiKeyCreateRequest,
-        response: { 201: ApiKeyCreated, ...errors },
+        response: { 201: ApiKeyCreated, ...errors, 409: Problem },
       },
     },
     async (req: FastifyRequest<{ Body: ApiKeyCreateRequest }>, reply: FastifyReply) => {
@@ -82,7 +82,17 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         summary: "List the caller's API keys (every key for admins); never a secret",
         tags: ['api keys'],
         security: BASIC,
-        response: { 200: Type.Object({ keys: Type.Array(ApiKeyView) }), ...errors },
+        response: {
+          200: Type.Object({
+            keys: Type.Array(ApiKeyView),
+            unreadable: Type.Optional(
+              Type.Array(Type.Object({ id: Type.String(), problem: Type.String() }), {
+                description: 'records the store holds but cannot show (never expected; reported rather than failing the list)',
+              }),
+            ),
+          }),
+          ...errors,
+        },
       },
     },
     (req) => listApiKeys(req, ctx),

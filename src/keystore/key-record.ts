@@ -9,7 +9,7 @@ import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
 export type RecordResult = { ok: true; record: ApiKeyRecord } | { ok: false; problems: string[] }
 
 const FIELDS = new Set([
-  'id', 'user', 'description', 'permissions', 'ipFilter', 'expiresAt', 'enabled', 'createdAt', 'lastUsedAt', 'secretHash', 'actor',
+  'id', 'user', 'description', 'permissions', 'ipFilter', 'expiresAt', 'enabled', 'createdAt', 'lastUsedAt', 'secretHash', 'actor', 'parentKeyId',
 ])
 // Printable ASCII without surrounding spaces: the user becomes the X-Auth-User header (SPEC §4).
 const USER_RE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
@@ -17,6 +17,14 @@ const USER_RE = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/
 const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/
 const API_NAME_RE = /^[A-Za-z0-9_.-]+$/ // as config apis[].name
 const MAX_DESCRIPTION = 1024
+/**
+ * The longest lifetime any key may be given (P36500D, a hundred years): well inside
+ * what a Date can show, so every record a store holds can be listed (issue 12).
+ * issuer.apiKeyMaxTtl (default P3650D) may only lower it.
+ */
+export const MAX_KEY_TTL_SECONDS = 36500 * 86400
+/** The latest instant an ISO 8601 string can show (year 9999), in Unix seconds. */
+export const MAX_SHOWN_SECONDS = 253402300799
 const MAX_CIDRS = 100
 
 /** Checks an unknown value (a parsed file entry, or a record handed to create). Returns a frozen record. */
@@ -40,6 +48,7 @@ export function validateRecord(value: unknown, at = 'record'): RecordResult {
   need(v.lastUsedAt === null || isSeconds(v.lastUsedAt), 'lastUsedAt', 'must be Unix seconds or null')
   need(typeof v.secretHash === 'string' && isSecretHash(v.secretHash), 'secretHash', 'must be a hash made by gatehouse')
   need(v.actor === undefined || (isUserName(v.actor) && v.actor !== v.user), 'actor', 'must be a user name other than user')
+  need(v.parentKeyId === undefined || (typeof v.parentKeyId === 'string' && isKeyId(v.parentKeyId) && v.parentKeyId !== v.id), 'parentKeyId', 'must be the id of another key')
   if (problems.length > 0) return bad(problems)
   return {
     ok: true,
@@ -55,6 +64,7 @@ export function validateRecord(value: unknown, at = 'record'): RecordResult {
       lastUsedAt: v.lastUsedAt as number | null,
       secretHash: v.secretHash as string,
       ...(v.actor === undefined ? {} : { actor: v.actor as string }),
+      ...(v.parentKeyId === undefined ? {} : { parentKeyId: v.parentKeyId as string }),
     }),
   }
 }
@@ -104,6 +114,8 @@ export interface NewKeyFields {
   readonly enabled?: boolean
   /** The impersonating user, when the key is made for someone else. */
   readonly actor?: string
+  /** The API key that minted this one. */
+  readonly parentKeyId?: string
 }
 
 /** A fresh key and the record to store for it (only the secret's hash). */
@@ -121,6 +133,16 @@ export function newKeyRecord(fields: NewKeyFields, nowSeconds: number): { key: s
     lastUsedAt: null,
     secretHash,
     ...(fields.actor === undefined ? {} : { actor: fields.actor }),
+    ...(fields.parentKeyId === undefined ? {} : { parentKeyId: fields.parentKeyId }),
   }
   return { key, record }
+}
+
+/** The first field of a record that no ISO 8601 time can show, or null. */
+export function unreadableField(r: ApiKeyRecord): string | null {
+  for (const field of ['expiresAt', 'createdAt', 'lastUsedAt'] as const) {
+    const v = r[field]
+    if (v !== null && v > MAX_SHOWN_SECONDS) return `${field} is beyond the year 9999`
+  }
+  return null
 }

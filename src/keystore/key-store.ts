@@ -22,6 +22,8 @@ export interface ApiKeyRecord {
   readonly secretHash: string
   /** Who created the key for `user` by impersonation (RFC 8693 actor); absent otherwise. */
   readonly actor?: string
+  /** The API key this key was minted with (issue 12); absent for keys made by Basic login or the CLI. */
+  readonly parentKeyId?: string
 }
 
 /** The fields that may change after creation (SPEC §6 PATCH). */

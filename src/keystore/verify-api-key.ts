@@ -13,8 +13,6 @@ export type ApiKeyResult =
 // Compared against when the id is unknown; it matches no secret anyone holds.
 const DUMMY_ID = '000000000000'
 const DUMMY_HASH = hashSecret(DUMMY_ID, `unknown-${process.pid}-${Date.now()}`)
-// Records are immutable and replaced on change, so a record's compiled filter can be memoised on it.
-const filters = new WeakMap<ApiKeyRecord, IpFilter>()
 
 export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: number): Promise<ApiKeyResult> {
   const parsed = parseApiKey(key)
@@ -35,7 +33,15 @@ export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: num
   if (!record.enabled) return { ok: false, reason: 'key_disabled' }
   if (record.expiresAt !== null && nowSeconds >= record.expiresAt) return { ok: false, reason: 'key_expired' }
   store.touch(record.id, nowSeconds)
-  const identity: Identity = Object.freeze({
+  const identity = identityOfRecord(record)
+  return { ok: true, identity, record }
+}
+
+const filters = new WeakMap<ApiKeyRecord, IpFilter>()
+
+/** The Identity an API key record stands for (SPEC §4), with its compiled ipFilter. */
+export function identityOfRecord(record: ApiKeyRecord): Identity {
+  return Object.freeze({
     user: record.user,
     actor: record.actor,
     method: 'apikey',
@@ -44,10 +50,11 @@ export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: num
     permissions: record.permissions,
     expiresAt: record.expiresAt ?? undefined,
     ipFilter: record.ipFilter.length > 0 ? ipFilterOf(record) : undefined,
+    parentKeyId: record.parentKeyId,
   })
-  return { ok: true, identity, record }
 }
 
+// Records are immutable and replaced on change, so a record's compiled filter can be memoised on it.
 function ipFilterOf(record: ApiKeyRecord): IpFilter {
   let filter = filters.get(record)
   if (!filter) {

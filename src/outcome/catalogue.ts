@@ -24,6 +24,7 @@ export type DenyReason =
   | 'credential_ip_denied'
   | 'credential_throttled'
   | 'permission_insufficient'
+  | 'authority_revoked'
   | 'store_unavailable'
 
 /** Refused by node's HTTP parser or before a request exists (malformed, oversize, slow, CONNECT). */
@@ -44,6 +45,7 @@ export type ServiceCode =
   | 'not_found'
   | 'invalid_body'
   | 'too_many_attempts'
+  | 'too_many_keys'
   | 'store_unavailable'
   | 'body_too_large'
   | 'unsupported_media_type'
@@ -131,6 +133,8 @@ const ROWS = {
   // security-cases #76: the window of pipeline/failure-throttle.ts.
   credential_throttled: refusal('credential_throttled', { status: 429, title: 'Too many failed credentials from this address', retryAfterSeconds: 60 }),
   permission_insufficient: refusal('permission_insufficient', { status: 403, title: 'Permission insufficient', bearerError: 'insufficient_scope' }),
+  // pipeline/authority.ts: the user, client, impersonator or parent key behind a credential is gone.
+  authority_revoked: refusal('authority_revoked', { status: 401, title: 'Credential no longer valid', bearerError: 'invalid_token' }),
   // SPEC §8: the store reconnects by itself (within a second of Redis answering again). The token service answers the same.
   store_unavailable: refusal('store_unavailable', { status: 503, title: 'Credential store unavailable', retryAfterSeconds: 1 }),
 
@@ -162,6 +166,8 @@ const ROWS = {
   not_found: problem('not_found', { status: 404, title: 'Not found' }),
   invalid_body: problem('invalid_body', { status: 400, title: 'Invalid request' }),
   too_many_attempts: problem('too_many_attempts', { status: 429, title: 'Too many attempts' }),
+  // issuer.maxKeysPerUser.
+  too_many_keys: problem('too_many_keys', { status: 409, title: 'Too many keys' }),
   unsupported_media_type: problem('unsupported_media_type', { status: 415, title: 'Unsupported media type' }),
   conflict: problem('conflict', { status: 409, title: 'Conflict' }),
   internal: problem('internal', { status: 500, title: 'Internal error', logLevel: 'error' }),

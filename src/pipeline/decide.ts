@@ -1,6 +1,6 @@
 // SPEC §3, in order; the first failure answers and nothing reaches the upstream.
 import { authenticate, type Credentials } from './authenticate.js'
-import { effectivePermissions, isPermitted } from './authorize.js'
+import { isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
 import type { Identity } from '../credentials/identity.js'
 import type { DenyReason } from '../outcome/catalogue.js'
@@ -9,6 +9,7 @@ import { canonicalIp, type IpFilter, type IpSet } from '../net/ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
 import type { ClientDirectory } from '../accounts/clients.js'
+import type { AuthorityChain, SubjectType } from './authority.js'
 import type { UserDirectory } from '../accounts/users.js'
 import { requiredLevel, type Permissions } from '../credentials/permissions.js'
 
@@ -31,6 +32,8 @@ export interface DecideRuntime {
   readonly users: UserDirectory | null
   readonly clients: ClientDirectory | null
   readonly ownIssuer: string | null
+  /** Re-checks the chain of authority behind a credential on every use (issue 12). */
+  readonly authority: AuthorityChain
   /** The token service's path prefix (SPEC §6), or null when it is off. */
   readonly servicePrefix: string | null
   readonly now: () => number
@@ -67,7 +70,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   const api = rt.apis.match(target.path)
   if (api?.public) {
     if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', { api, clientIp })
-    return allow({ ...admitted, api, identity: null, permissions: null })
+    return allow({ ...admitted, api, identity: null, permissions: null, subjectType: null })
   }
   if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
 
@@ -76,13 +79,15 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   const identity = auth.identity
   if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', { api, clientIp })
 
-  const permissions = effectivePermissions(identity, rt.users, rt.ownIssuer, rt.clients)
+  const chain = await rt.authority.check(identity, clientIp, Math.floor(rt.now() / 1000))
+  if (!chain.ok) return deny(chain.reason, { api, clientIp, detail: chain.detail })
+  const permissions = chain.permissions
   if (api && !isPermitted(permissions, api.name, req.method)) {
     return deny('permission_insufficient', { api, clientIp, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
   if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', { api, clientIp })
-  return allow({ ...admitted, api, identity, permissions })
+  return allow({ ...admitted, api, identity, permissions, subjectType: chain.subjectType })
 }
 
 function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {

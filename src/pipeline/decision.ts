@@ -6,6 +6,7 @@ import type { Identity } from '../credentials/identity.js'
 import type { Permissions } from '../credentials/permissions.js'
 import type { DenyReason } from '../outcome/catalogue.js'
 import type { CompiledApi } from './match-api.js'
+import type { SubjectType } from './authority.js'
 
 /** What every request that passed SPEC §3 steps 1–3 carries. */
 export interface Admitted {
@@ -27,6 +28,8 @@ export interface Allowed extends Admitted {
   readonly identity: Identity | null
   /** Effective permissions (credential ∩ user now); null on public APIs. */
   readonly permissions: Permissions | null
+  /** Whether the identity is a user or an OAuth client (X-Auth-Subject-Type); null without an identity. */
+  readonly subjectType: SubjectType | null
 }
 
 /** SPEC §6: the token service, which authenticates its callers itself. */

@@ -17,13 +17,15 @@ interface Plan extends HeaderPlan {
   readonly dropLengths: ReadonlySet<number>
   readonly prefix: string
   readonly host: string
-  readonly names: Readonly<Record<'user' | 'actor' | 'method' | 'credentialId' | 'issuer' | 'permissions' | 'expires', string>>
+  readonly names: Readonly<Record<'user' | 'actor' | 'method' | 'credentialId' | 'issuer' | 'permissions' | 'expires' | 'subjectType', string>>
 }
 
 export interface ForwardContext {
   readonly identity: Identity | null
   /** Effective permissions (credential ∩ user now); null on public APIs. */
   readonly permissions: Permissions | null
+  /** `user` or `client` (X-Auth-Subject-Type); default user. */
+  readonly subjectType?: 'user' | 'client' | null
   readonly clientIp: string
   /** The socket peer's address, appended to X-Forwarded-For when it is a trusted proxy. */
   readonly peerIp: string
@@ -78,6 +80,7 @@ export function compileHeaderPlan(opts: {
       issuer: `${p}Issuer`,
       permissions: `${p}Permissions`,
       expires: `${p}Expires`,
+      subjectType: `${p}Subject-Type`,
     }),
   }
   return Object.freeze(plan)
@@ -113,7 +116,7 @@ export function buildUpstreamHeaders(plan: HeaderPlan, rawHeaders: readonly stri
   out.push('X-Forwarded-Proto', ctx.proto)
   if (clientHost !== undefined && clientHost !== '') out.push('X-Forwarded-Host', clientHost)
   out.push('Host', p.host)
-  if (ctx.identity !== null) pushIdentity(out, p, ctx.identity, ctx.permissions)
+  if (ctx.identity !== null) pushIdentity(out, p, ctx.identity, ctx.permissions, ctx.subjectType ?? 'user')
   return out
 }
 
@@ -151,8 +154,10 @@ function startsWithCanonical(name: string, canonicalPrefix: string): boolean {
   return true
 }
 
-function pushIdentity(out: string[], p: Plan, id: Identity, permissions: Permissions | null): void {
+function pushIdentity(out: string[], p: Plan, id: Identity, permissions: Permissions | null, subjectType: 'user' | 'client'): void {
   out.push(p.names.user, encodeValue(id.user))
+  // A client-credentials token and a user of the same name must never look alike upstream (issue 12).
+  out.push(p.names.subjectType, subjectType)
   if (id.actor !== undefined && id.actor !== id.user) out.push(p.names.actor, encodeValue(id.actor))
   out.push(p.names.method, id.method)
   if (id.credentialId !== undefined) out.push(p.names.credentialId, encodeValue(id.credentialId))

@@ -4,6 +4,7 @@
 import path from 'node:path'
 import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
 import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
+import { AuthorityChain } from '../pipeline/authority.js'
 import { compileExtractor } from '../credentials/extract.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
 import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.js'
@@ -16,7 +17,8 @@ import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { Checked, Problem } from '../config/problem.js'
 import type { Config, IssuerConfig } from '../config/schema.js'
-import { parseDuration } from '../config/duration.js'
+import { formatDuration, parseDuration } from '../config/duration.js'
+import { MAX_KEY_TTL_SECONDS } from '../keystore/key-record.js'
 import { loadSigningKeys, type SigningKeys } from '../credentials/signing-key.js'
 
 export interface Runtime extends DecideRuntime {
@@ -41,6 +43,11 @@ export interface ServiceRuntime {
   readonly audience: string
   readonly maxTtlSeconds: number
   readonly defaultTtlSeconds: number
+  /** issuer.impersonationMaxTtl: the longest life of a credential minted with targetUser. */
+  readonly impersonationMaxTtlSeconds: number
+  /** issuer.apiKeyMaxTtl: the longest `expires` of an API key. */
+  readonly apiKeyMaxTtlSeconds: number
+  readonly maxKeysPerUser: number
   readonly users: UserDirectory | null
   readonly clients: ClientDirectory | null
   readonly keys: SigningKeys
@@ -113,6 +120,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
   }
+  const ownIssuer = c.issuer?.name ?? null
+  const clients = service?.clients ?? null
   const runtime: Runtime = {
     config: c,
     file: loaded.file,
@@ -132,8 +141,9 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     },
     jwt: jwt.verifier,
     users,
-    clients: service?.clients ?? null,
-    ownIssuer: c.issuer?.name ?? null,
+    clients,
+    ownIssuer,
+    authority: new AuthorityChain({ users, clients, ownIssuer }, deps.store),
     servicePrefix: service?.prefix ?? null,
     service,
     now,
@@ -168,7 +178,13 @@ async function compileService(c: Config, users: UserDirectory | null, problems: 
   if (!keys.ok) problems.push(...keys.problems)
   const maxTtl = parseDuration(is.jwtMaxTtl)
   const defaultTtl = parseDuration(is.jwtDefaultTtl)
-  if (!maxTtl.ok || !defaultTtl.ok || !keys.ok) return null
+  const impersonationMaxTtl = parseDuration(is.impersonationMaxTtl)
+  const apiKeyMaxTtl = parseDuration(is.apiKeyMaxTtl)
+  if (!maxTtl.ok || !defaultTtl.ok || !impersonationMaxTtl.ok || !apiKeyMaxTtl.ok || !keys.ok) return null
+  if (apiKeyMaxTtl.seconds > MAX_KEY_TTL_SECONDS) {
+    problems.push({ path: 'issuer.apiKeyMaxTtl', message: `must be at most ${formatDuration(MAX_KEY_TTL_SECONDS)}` })
+    return null
+  }
   if (defaultTtl.seconds > maxTtl.seconds) {
     problems.push({ path: 'issuer.jwtDefaultTtl', message: 'must not be longer than issuer.jwtMaxTtl' })
     return null
@@ -181,6 +197,9 @@ async function compileService(c: Config, users: UserDirectory | null, problems: 
     audience,
     maxTtlSeconds: maxTtl.seconds,
     defaultTtlSeconds: defaultTtl.seconds,
+    impersonationMaxTtlSeconds: impersonationMaxTtl.seconds,
+    apiKeyMaxTtlSeconds: apiKeyMaxTtl.seconds,
+    maxKeysPerUser: is.maxKeysPerUser,
     users,
     clients,
     keys: keys.value,

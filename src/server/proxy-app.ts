@@ -10,7 +10,7 @@ import type { Duplex, Readable } from 'node:stream'
 import tls from 'node:tls'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../runtime/compile.js'
-import { decide } from '../pipeline/decide.js'
+import { decide, type RequestFacts } from '../pipeline/decide.js'
 import type { Allowed, Decision, Denied, ToService } from '../pipeline/decision.js'
 import { answer } from '../outcome/answer.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
@@ -39,8 +39,71 @@ let sequence = 0
 const instance = Math.random().toString(36).slice(2, 8)
 const nextRequestId = () => `${instance}-${(++sequence).toString(36)}`
 
+/** How often open websocket tunnels are re-decided (issue 12: closed within a few seconds of losing their authority). */
+export const TUNNEL_RECHECK_MS = 1000
+
+/** An open websocket tunnel and what it was allowed on. */
+interface Tunnel {
+  readonly requestId: string
+  readonly facts: RequestFacts
+  /** Runtime clock (ms) when the tunnel opened, and when a byte last passed either way. */
+  readonly openedAt: number
+  lastActiveAt: number
+  close(): void
+}
+
 export function createProxyHandlers(deps: ProxyDeps) {
   const { metrics, logger } = deps
+  const tunnels = new Set<Tunnel>()
+  let sweeper: NodeJS.Timeout | null = null
+  let sweeping = false
+
+  function track(t: Tunnel): void {
+    tunnels.add(t)
+    if (sweeper === null) {
+      sweeper = setInterval(() => void sweepTunnels(), TUNNEL_RECHECK_MS)
+      sweeper.unref()
+    }
+  }
+
+  function untrack(t: Tunnel): void {
+    tunnels.delete(t)
+    if (tunnels.size === 0 && sweeper !== null) {
+      clearInterval(sweeper)
+      sweeper = null
+    }
+  }
+
+  /**
+   * A tunnel lives only while the request that opened it would still be allowed:
+   * each one is decided again, through the same pipeline (revoked, disabled or
+   * expired credential, lowered permission, a chain of authority that is gone), and
+   * closed past its idle timeout or maximum lifetime.
+   */
+  async function sweepTunnels(): Promise<void> {
+    if (sweeping) return
+    sweeping = true
+    try {
+      const rt = deps.runtime()
+      const { tunnelIdleTimeoutMs, tunnelMaxLifetimeMs } = rt.config.limits
+      for (const t of [...tunnels]) {
+        const now = rt.now()
+        let why: string | null = null
+        if (now - t.lastActiveAt >= tunnelIdleTimeoutMs) why = 'idle_timeout'
+        else if (now - t.openedAt >= tunnelMaxLifetimeMs) why = 'max_lifetime'
+        else {
+          const d = await decide(t.facts, rt).catch(() => null)
+          if (d === null || !d.ok) why = d === null ? 'error' : d.reason
+        }
+        if (why !== null && tunnels.has(t)) {
+          logger.info({ reqId: t.requestId, event: 'tunnel_closed', reason: why }, 'websocket tunnel closed')
+          t.close()
+        }
+      }
+    } finally {
+      sweeping = false
+    }
+  }
 
   function logAndCount(
     req: IncomingMessage,
@@ -80,10 +143,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
   async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Decision | null> {
     const t0 = performance.now()
     try {
-      const d = await decide(
-        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
-        rt,
-      )
+      const d = await decide(factsOf(req), rt)
       metrics.decision((performance.now() - t0) / 1000)
       return d
     } catch (err) {
@@ -96,6 +156,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
     return buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
       identity: d.identity,
       permissions: d.permissions,
+      subjectType: d.subjectType,
       clientIp: d.clientIp,
       peerIp: req.socket.remoteAddress ?? '',
       peerTrusted: d.peerTrusted,
@@ -246,6 +307,26 @@ export function createProxyHandlers(deps: ProxyDeps) {
       socket.write(responseHead(upRes, false))
       if (upHead.length > 0) socket.write(upHead)
       if (head.length > 0) upSocket.write(head)
+      const openedAt = rt.now()
+      const tunnel: Tunnel = {
+        requestId,
+        facts: factsOf(req),
+        openedAt,
+        lastActiveAt: openedAt,
+        close() {
+          untrack(tunnel)
+          socket.destroy()
+          upSocket.destroy()
+        },
+      }
+      const active = () => {
+        tunnel.lastActiveAt = deps.runtime().now()
+      }
+      upSocket.on('data', active)
+      socket.on('data', active)
+      socket.once('close', () => untrack(tunnel))
+      upSocket.once('close', () => tunnel.close())
+      track(tunnel)
       upSocket.pipe(socket)
       socket.pipe(upSocket)
       logAndCount(req, requestId, start, 101, 'allowed', allowed, null)
@@ -283,6 +364,11 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   return { onRequest, onUpgrade }
+}
+
+/** What decide() reads of a request; kept for a tunnel, which is decided again while it lives. */
+function factsOf(req: IncomingMessage): RequestFacts {
+  return { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' }
 }
 
 /** A Content-Length body was checked against the limit by decide(); only a chunked one is counted as it streams. */

@@ -338,16 +338,18 @@ describe('repeated failures (#81)', () => {
   const attempt = (user: string, pw: string, ip: string) =>
     fresh.postJson('/v1/auth/jwt', { permissions: {} }, { ...basic(user, pw), 'x-forwarded-for': ip })
 
-  test('lock the account: 429 with Retry-After, even for the right password, and alike for unknown names', async () => {
-    for (let i = 0; i < 5; i++) assert.equal((await attempt('alice', `guess-${i}`, `203.0.113.${i + 1}`)).status, 401)
-    const locked = await attempt('alice', 'alice-correct-horse-battery', '203.0.113.100')
+  test('lock the account from the guessing address: 429 with Retry-After, even for the right password, and alike for unknown names', async () => {
+    for (let i = 0; i < 5; i++) assert.equal((await attempt('alice', `guess-${i}`, '203.0.113.1')).status, 401)
+    const locked = await attempt('alice', 'alice-correct-horse-battery', '203.0.113.1')
     assertProblem(locked, 429, 'too_many_attempts')
     const retryAfter = Number(locked.headers.get('retry-after'))
     assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${locked.headers.get('retry-after')}`)
 
-    for (let i = 0; i < 5; i++) assert.equal((await attempt('nobody', `guess-${i}`, `203.0.113.${i + 1}`)).status, 401)
-    assert.equal((await attempt('nobody', 'guess-x', '203.0.113.100')).status, 429, 'an unknown name locks like a known one')
+    for (let i = 0; i < 5; i++) assert.equal((await attempt('nobody', `guess-${i}`, '203.0.113.2')).status, 401)
+    assert.equal((await attempt('nobody', 'guess-x', '203.0.113.2')).status, 429, 'an unknown name locks like a known one')
 
+    // Issue 12: the lock is the guesser's, never the account's.
+    assert.equal((await attempt('alice', 'alice-correct-horse-battery', '203.0.113.100')).status, 200, 'alice elsewhere is not locked out')
     const other = await attempt('bob', 'bob-staple-orange-kettle', '203.0.113.101')
     assert.equal(other.status, 200, 'another account is not affected')
   })

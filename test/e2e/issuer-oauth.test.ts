@@ -201,10 +201,10 @@ describe("the client's permissions now cap its tokens (SPEC §3.7)", () => {
     assert.equal(read.status, 200, 'reading still allowed')
     assert.equal(read.seen?.['x-auth-permissions'], 'users:r')
 
-    // A client removed from the file keeps nothing.
+    // A client removed from the file keeps nothing: its token is no longer valid (issue 12).
     await ts.writeClients((await defaultClients()).filter((c) => c.clientId !== reporting.id))
     assert.equal(await ts.th.gh.reload(), true)
-    assert.equal((await useToken(token)).status, 403)
+    assert.equal((await useToken(token)).status, 401)
     await ts.writeClients(await defaultClients())
     assert.equal(await ts.th.gh.reload(), true)
   })

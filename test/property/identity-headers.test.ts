@@ -9,7 +9,7 @@ import type { Identity } from '../../src/credentials/identity.js'
 import { buildUpstreamHeaders, compileHeaderPlan } from '../../src/pipeline/identity-headers.js'
 import { Coverage, RUNS } from './runs.js'
 
-const OURS = ['user', 'actor', 'method', 'credential-id', 'issuer', 'permissions', 'expires']
+const OURS = ['user', 'actor', 'method', 'credential-id', 'issuer', 'permissions', 'expires', 'subject-type']
 
 /** The prefix `x-auth-` spelled with random case and `_` or `-` at each separator. */
 const prefixSpelling = fc

@@ -22,11 +22,24 @@ describe('login throttle per account', () => {
     assert.equal(t.retryAfter('alice', '192.0.2.1', s(30)), 0)
   })
 
-  it('locks the account from every address, not just the guessing one', () => {
+  it('locks the account only from the guessing address, never from every address (issue 12)', () => {
     const t = createLoginThrottle()
-    for (let i = 0; i < 5; i++) t.failed('alice', `198.51.100.${i}`, T0)
-    assert.equal(t.retryAfter('alice', '203.0.113.9', T0), 30)
-    assert.equal(t.retryAfter('bob', '203.0.113.9', T0), 0, 'another account from the same place is not locked')
+    failTimes(t, 5, 'alice', '198.51.100.1')
+    assert.equal(t.retryAfter('alice', '198.51.100.1', T0), 30)
+    assert.equal(t.retryAfter('alice', '203.0.113.9', T0), 0, 'the real alice elsewhere is not locked out')
+    assert.equal(t.retryAfter('bob', '203.0.113.9', T0), 0, 'another account from another place is not locked')
+  })
+
+  it('lets one attempt through once the Retry-After it gave has passed', () => {
+    const t = createLoginThrottle()
+    failTimes(t, 5, 'alice', '192.0.2.1')
+    const wait = t.retryAfter('alice', '192.0.2.1', T0)
+    assert.equal(t.begin('alice', '192.0.2.1', T0 + (wait - 1) * 1000).retryAfter > 0, true, 'still locked a second early')
+    const attempt = t.begin('alice', '192.0.2.1', T0 + wait * 1000)
+    assert.equal(attempt.retryAfter, 0, 'open exactly when Retry-After said')
+    assert.equal(t.begin('alice', '192.0.2.1', T0 + wait * 1000).retryAfter, 1, 'one at a time past a lock')
+    attempt.finish(true, T0 + wait * 1000)
+    assert.equal(t.retryAfter('alice', '192.0.2.1', T0 + wait * 1000), 0)
   })
 
   it('doubles the lock with every further failure, up to 15 minutes', () => {
