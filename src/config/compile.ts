@@ -12,6 +12,8 @@ import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
 import { createIpFilter, createIpSet } from '../pipeline/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
+import { compileReadingCheck } from '../pipeline/path-readings.js'
+import { compileQueryFilter } from '../pipeline/query-filter.js'
 import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from './load.js'
 import type { Checked, Problem } from './problem.js'
@@ -107,6 +109,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     trustedProxies: createIpSet(c.trustedProxies),
     hasTrustedProxies: c.trustedProxies.length > 0,
     apis: apis.matcher,
+    readings: compileReadingCheck(c.pathReadings),
+    queryFilter: compileQueryFilter(c.upstream.removeQueryParams),
     apiNames: Object.freeze(c.apis.map((a) => a.name)),
     unmatched: c.unmatched,
     credentials: {
@@ -131,6 +135,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       forwardAuthorization: c.identityHeaders.forwardAuthorization,
       apiKeyHeaders: c.apiKeys.headers,
       upstreamHost: url.host,
+      removeHeaders: c.identityHeaders.removeHeaders,
     }),
     upstream,
     close: () => jwt.verifier.close(),

@@ -6,6 +6,8 @@ import type { Decision, DenyReason, Identity } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from './ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
+import type { ReadingCheck } from './path-readings.js'
+import type { QueryFilter } from './query-filter.js'
 import type { ClientDirectory } from '../accounts/clients.js'
 import type { UserDirectory } from '../accounts/users.js'
 import { requiredLevel, type Permissions } from '../credentials/permissions.js'
@@ -24,6 +26,10 @@ export interface DecideRuntime {
   readonly trustedProxies: IpSet
   readonly hasTrustedProxies: boolean
   readonly apis: ApiMatcher
+  /** Issue 13: the readings a legacy upstream could make of a path (pathReadings:). */
+  readonly readings: ReadingCheck
+  /** Removes upstream.removeQueryParams from the forwarded query. */
+  readonly queryFilter: QueryFilter
   readonly unmatched: 'deny' | 'authenticated'
   readonly credentials: Credentials
   readonly users: UserDirectory | null
@@ -65,6 +71,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   const clientIp = peerTrusted
     ? resolveClientIp(req.peerIp, head.forwardedFor, rt.trustedProxies, false)
     : (canonicalIp(req.peerIp) ?? req.peerIp)
+  if (clientIp === null) return deny('client_address_invalid', null, null, 'the right-most untrusted X-Forwarded-For entry is not an address')
   if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', null, clientIp)
 
   if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) {
@@ -72,11 +79,14 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   }
 
   const api = rt.apis.match(target.path)
+  if (!api && rt.unmatched === 'deny') return deny('no_api', null, clientIp)
+  const reading = rt.readings(target.path, api, rt.apis)
+  if (reading !== null) return deny('path_ambiguous', api, clientIp, `the path reads as another API under the ${reading} reading`)
+  const query = rt.queryFilter(target.query)
   if (api?.public) {
     if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', api, clientIp)
-    return allow(target.path, target.query, api, null, null, clientIp, peerTrusted)
+    return allow(target.path, query, api, null, null, clientIp, peerTrusted)
   }
-  if (!api && rt.unmatched === 'deny') return deny('no_api', null, clientIp)
 
   const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
   if (!auth.ok) return deny(auth.reason, api, clientIp, auth.detail)
@@ -89,7 +99,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Allo
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
   if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', api, clientIp)
-  return allow(target.path, target.query, api, identity, permissions, clientIp, peerTrusted)
+  return allow(target.path, query, api, identity, permissions, clientIp, peerTrusted)
 }
 
 function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {

@@ -44,21 +44,43 @@ const OVERRIDES = [
   'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-override-url',
   'x-forwarded-prefix', 'x-forwarded-path', 'x-forwarded-uri',
 ]
-// security-cases #60: client-supplied addressing; we set the standard ones ourselves.
-// The scheme/ssl/client-ip variants are read by Rails, Rack and others.
-const FORWARDING = [
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded',
-  'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-forwarded-scheme', 'x-forwarded-ssl',
-  'x-forwarded-server', 'x-client-ip', 'x-cluster-client-ip', 'host',
-]
+// security-cases #60: client-supplied addressing that we set ourselves. The other
+// spoofable identity and address headers are the configured `removeHeaders`.
+const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host']
+
+/**
+ * Issue 13: what legacy stacks and other auth proxies read as the user or the
+ * client address. Removed before forwarding like the identity prefix.
+ */
+export const SPOOFABLE_HEADERS = [
+  // client address
+  'Forwarded', 'X-Real-IP', 'True-Client-IP', 'X-Client-IP', 'CF-Connecting-IP', 'X-Cluster-Client-IP', 'Fastly-Client-IP',
+  'X-Forwarded', 'Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Scheme', 'X-Forwarded-SSL', 'X-Forwarded-Server', 'X-Url-Scheme',
+  'X-Original-Forwarded-For', 'X-ProxyUser-IP', 'Client-IP', 'Remote-Addr', 'X-Remote-Addr', 'X-Remote-IP',
+  // user identity (Apache/CGI, oauth2-proxy, Pomerium, Azure, Google IAP, AWS ALB, Grafana, Gitea…)
+  'Remote-User', 'X-Remote-User', 'X-Remote-Group', 'X-Remote-Groups', 'X-Forwarded-User', 'X-Forwarded-Email',
+  'X-Forwarded-Preferred-Username', 'X-Forwarded-Groups', 'X-Forwarded-Access-Token', 'X-Authenticated-User',
+  'X-Authenticated-Userid', 'X-Authenticated-Groups', 'X-Auth-Request-User', 'X-Auth-Request-Email', 'X-Auth-Request-Groups',
+  'X-Auth-Request-Preferred-Username', 'X-Auth-Request-Access-Token', 'X-WebAuth-User', 'X-WebAuth-Email', 'X-User',
+  'X-Username', 'X-User-Id', 'X-User-Email', 'X-Email', 'X-Pomerium-Jwt-Assertion', 'X-Pomerium-Claim-Email',
+  'X-MS-Client-Principal', 'X-MS-Client-Principal-Name', 'X-MS-Client-Principal-Id', 'X-MS-Client-Principal-Idp',
+  'X-Goog-Authenticated-User-Email', 'X-Goog-Authenticated-User-Id', 'X-Goog-IAP-JWT-Assertion',
+  'X-Amzn-Oidc-Identity', 'X-Amzn-Oidc-Data', 'X-Amzn-Oidc-Accesstoken', 'X-Consumer-Username', 'X-Consumer-Id', 'X-Credential-Identifier',
+  // client certificates vouched for by a TLS front end
+  'X-Forwarded-Client-Cert', 'X-SSL-Client-Cert', 'X-Client-Cert', 'SSL-Client-Cert', 'X-SSL-Client-DN', 'X-SSL-Client-S-DN',
+  'X-Client-DN', 'X-SSL-Client-Verify', 'SSL-Client-Verify', 'X-Client-Verify', 'X-ARR-ClientCert',
+] as const
 
 export function compileHeaderPlan(opts: {
   prefix: string
   forwardAuthorization: boolean
   apiKeyHeaders: readonly string[]
   upstreamHost: string
+  /** identityHeaders.removeHeaders (issue 13); default SPOOFABLE_HEADERS. */
+  removeHeaders?: readonly string[]
 }): HeaderPlan {
-  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING])
+  const removed = (opts.removeHeaders ?? SPOOFABLE_HEADERS).map(canonicalName)
+  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING, ...removed])
   if (!opts.forwardAuthorization) {
     drop.add('authorization')
     for (const h of opts.apiKeyHeaders) drop.add(canonicalName(h))
@@ -166,7 +188,8 @@ const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, b) => '%' + b
 
 /**
  * Identity values come from tokens, so anything but visible ASCII is
- * percent-encoded as UTF-8, and so is `%` (so the encoding is reversible) and a
+ * percent-encoded as UTF-8, and so is `%` (so the encoding is reversible), `,`
+ * (SPEC §9: `alice, admin` must not read as a list of two users) and a
  * space at either end (RFC 9110 §5.5: it would be trimmed, making " admin" arrive
  * as "admin"). No value can add a header line or be refused by undici.
  */
@@ -175,7 +198,7 @@ export function encodeValue(value: string): string {
   let safe = true
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i)
-    if (c < 0x20 || c > 0x7e || c === 0x25 || (c === 0x20 && (i === 0 || i === n - 1))) {
+    if (c < 0x20 || c > 0x7e || c === 0x25 || c === 0x2c || (c === 0x20 && (i === 0 || i === n - 1))) {
       safe = false
       break
     }
@@ -184,7 +207,7 @@ export function encodeValue(value: string): string {
   let out = ''
   for (let i = 0; i < n; i++) {
     let c = value.charCodeAt(i)
-    if (c > 0x20 && c < 0x7f && c !== 0x25) out += value[i]
+    if (c > 0x20 && c < 0x7f && c !== 0x25 && c !== 0x2c) out += value[i]
     else if (c === 0x20 && i !== 0 && i !== n - 1) out += ' '
     else if (c < 0x80) out += ESCAPED[c] as string
     else if (c < 0x800) out += (ESCAPED[0xc0 | (c >> 6)] as string) + (ESCAPED[0x80 | (c & 63)] as string)
