@@ -159,7 +159,7 @@ describe('path readings (issue 13)', () => {
   }
 
   test('ordinary paths with escapes, dots and non-ASCII pass', () => {
-    for (const raw of ['/api/users/john%20doe', '/api/files/report.v2.json', `/api/users/${utf8('zoë')}`, '/api/100%25', '/pub/a%2Bb', '/api/v1/users/7']) {
+    for (const raw of ['/api/users/john%20doe', '/api/files/report.v2.json', `/api/users/zo${utf8('ë')}`, '/api/100%25', '/pub/a%2Bb', '/api/v1/users/7']) {
       const n = normalizeTarget(raw)
       assert.ok(n.ok, raw)
       assert.equal(check(n.path, matcher.match(n.path), matcher), null, raw)
