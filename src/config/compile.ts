@@ -19,6 +19,7 @@ import type { LoadedConfig } from './load.js'
 import type { Checked, Problem } from './problem.js'
 import type { Config, IssuerConfig } from './schema.js'
 import { parseDuration } from './duration.js'
+import { secretFileProblems } from './secret-files.js'
 import type { ServiceRuntime } from '../issuer/context.js'
 import { loadSigningKeys } from '../issuer/signing-key.js'
 
@@ -59,6 +60,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
 
   const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
+  problems.push(...secretFileProblems(c))
 
   let users: UserDirectory | null = null
   if (c.issuer?.usersFile) {

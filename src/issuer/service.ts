@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { KeyExistsError, StoreUnavailableError } from '../keystore/key-store.js'
+import { installBrowserGuard } from './browser-guard.js'
 import type { ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
 import { registerRoutes } from './routes.js'
@@ -61,6 +62,7 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
     return problem(reply, 500, 'internal', 'internal error')
   })
   app.setNotFoundHandler((_req, reply) => problem(reply, 404, 'not_found', 'no such endpoint'))
+  installBrowserGuard(app)
 
   await app.register(swagger, {
     openapi: {

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { SPOOFABLE_HEADERS } from '../../src/pipeline/identity-headers.js'
+import { utf8 } from '../support/path-oracle.js'
 import { apiKey, assertUClean, bearer, headerNames, problemType, startWorld, type World } from '../support/security-fixture.js'
 
-const utf8 = (ch: string) => [...Buffer.from(ch)].map((b) => '%' + b.toString(16).toUpperCase().padStart(2, '0')).join('')
 
 let w: World
 let off: World
