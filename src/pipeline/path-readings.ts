@@ -206,7 +206,6 @@ function foldToAscii(s: string): string {
 }
 
 function isAscii(s: string): boolean {
-  // eslint-disable-next-line no-control-regex
   return /^[\x00-\x7f]+$/.test(s)
 }
 
