@@ -2,8 +2,8 @@
 // §2.3 `access_token` by default) are removed before forwarding, so a credential
 // Gatehouse ignored cannot authenticate at the upstream. Names are compared the
 // way lenient stacks read them: percent- and `+`-decoded, case folded, PHP's
-// `.`, space and `[` read as `_`, `name[]` as `name`, and `;` taken as a separator
-// as well as `&`.
+// `.`, space and `[` read as `_`, `name[]` as `name`, and `;` (old CGI) and a
+// second `?` (naive `split('?')`) taken as separators as well as `&`.
 
 /** The query (with its `?`, or '') without the removed parameters. */
 export type QueryFilter = (query: string) => string
@@ -15,7 +15,7 @@ export function compileQueryFilter(names: readonly string[]): QueryFilter {
     if (query.length <= 1) return query
     const kept: string[] = []
     for (const element of query.slice(1).split('&')) {
-      if (!element.split(';').some((part) => isRemoved(removed, part))) kept.push(element)
+      if (!element.split(/[;?]/).some((part) => isRemoved(removed, part))) kept.push(element)
     }
     if (kept.length === 0) return ''
     const out = '?' + kept.join('&')

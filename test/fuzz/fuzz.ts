@@ -189,7 +189,7 @@ function fuzzForwardedFor(): void {
 }
 
 const queryFilter = compileQueryFilter(['access_token'])
-const PARAMS = ['access_token', 'ACCESS_TOKEN', 'access%5Ftoken', 'access%5ftoken', 'access.token', 'access+token', 'access%20token', 'access_token[]', 'access_token%5B%5D', ' access_token', 'a', 'b', 'token', 'access', 'x%zz']
+const PARAMS = ['access_token', 'x?access_token', 'access_token?', 'ACCESS_TOKEN', 'access%5Ftoken', 'access%5ftoken', 'access.token', 'access+token', 'access%20token', 'access_token[]', 'access_token%5B%5D', ' access_token', 'a', 'b', 'token', 'access', 'x%zz']
 /** Independent of query-filter.ts: what PHP and kin would call the parameter. */
 function lenientName(part: string): string {
   const eq = part.indexOf('=')
@@ -211,7 +211,7 @@ function fuzzQuery(): void {
   count('queryFilter')
   try {
     const out = queryFilter(query)
-    for (const part of out.slice(1).split(/[&;]/)) if (lenientName(part) === 'access_token') finding('queryFilter', query, `kept ${part} in ${out}`)
+    for (const part of out.slice(1).split(/[&;?]/)) if (lenientName(part) === 'access_token') finding('queryFilter', query, `kept ${part} in ${out}`)
   } catch (err) {
     finding('queryFilter', query, `threw ${String(err)}`)
   }
@@ -366,7 +366,8 @@ function checkUpstream(w: World): void {
     if (api === 'health' && identity.length > 0) finding('live', { url: r.url, names }, 'identity headers on the anonymous route')
     const other = disagreeingReading(p)
     if (other !== null) finding('live', r.url, `U received a path a legacy upstream reads differently: ${other}`)
-    if (/(?:^|[?&;])access(?:_|%5f|\.|\+|%20)token/i.test(r.url)) finding('live', r.url, 'U received an access_token query parameter')
+    const query = r.url.indexOf('?') === -1 ? '' : r.url.slice(r.url.indexOf('?') + 1)
+    if (query.split(/[&;?]/).some((part) => lenientName(part) === 'access_token')) finding('live', r.url, 'U received an access_token query parameter')
   }
 }
 

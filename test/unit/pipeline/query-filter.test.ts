@@ -18,6 +18,8 @@ describe('compileQueryFilter (upstream.removeQueryParams, issue 13)', () => {
     ['?access_tokens=1', '?access_tokens=1'],
     ['?access_token', ''],
     ['?a=1;access_token=x&b=2', '?b=2'],
+    ['?x?access_token=1&b', '?b'],
+    ['?access_token?=1&b', '?b'],
   ]
   for (const [query, expected] of cases) {
     test(`${JSON.stringify(query)} -> ${JSON.stringify(expected)}`, () => assert.equal(f(query), expected))
