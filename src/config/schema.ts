@@ -2,6 +2,7 @@
 // description per field; unknown fields are errors so a typo cannot silently turn
 // a security feature off. Ajv validates it once at (re)load; the result is frozen.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { SPOOFABLE_HEADERS } from './spoofable-headers.js'
 
 const Strict = { additionalProperties: false } as const
 
@@ -72,6 +73,10 @@ export const ConfigSchema = Type.Object(
         connectTimeoutMs: Type.Integer({ minimum: 1, default: 5000 }),
         timeoutMs: Type.Integer({ minimum: 1, default: 30000, description: 'no response headers within this -> 504' }),
         connections: Type.Integer({ minimum: 1, default: 128, description: 'keep-alive connections to the upstream' }),
+        removeQueryParams: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['access_token'],
+          description: 'query parameters removed before forwarding (compared decoded, case-folded, PHP-style); a credential the upstream might read',
+        }),
       },
       { ...Strict, default: {} },
     ),
@@ -150,8 +155,24 @@ export const ConfigSchema = Type.Object(
       {
         prefix: Type.String({ minLength: 1, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", default: 'X-Auth-' }),
         forwardAuthorization: Type.Boolean({ default: false }),
+        removeHeaders: Type.Array(Type.String({ minLength: 1, pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$" }), {
+          default: [...SPOOFABLE_HEADERS],
+          description: 'headers other stacks read as identity or client address, removed from every request (case and `_` folded); replaces the default list',
+        }),
       },
       { ...Strict, default: {} },
+    ),
+    pathReadings: Type.Object(
+      {
+        doubleDecoding: Type.Boolean({ default: true, description: '%25xx decoded once more (PHP, old frameworks)' }),
+        encodedDelimiters: Type.Boolean({ default: true, description: 'a decoded ? or # ends the path' }),
+        trailingDotsSpaces: Type.Boolean({ default: true, description: 'trailing dots and spaces of a segment dropped (IIS, Windows)' }),
+        pathParameters: Type.Boolean({ default: true, description: 'a segment with ;params read without dropping them (Gatehouse itself drops them, as Tomcat does)' }),
+        unicodeCompatibility: Type.Boolean({ default: true, description: 'Unicode NFKC forms: fullwidth letters, ／ ．, ligatures' }),
+        unicodeCaseFolding: Type.Boolean({ default: true, description: 'Unicode letters whose upper or lower case is ASCII (ı ſ K ß)' }),
+        invalidUtf8: Type.Boolean({ default: true, description: 'overlong and invalid UTF-8 read as old decoders do' }),
+      },
+      { ...Strict, default: {}, description: 'a path that a legacy upstream could read as another API is 400 path_ambiguous; each reading can be switched off' },
     ),
     cache: Type.Object(
       {

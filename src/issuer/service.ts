@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { KeyExistsError, StoreUnavailableError } from '../keystore/key-store.js'
+import { installBrowserGuard } from './browser-guard.js'
 import type { ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
 import { answer, type Answer } from '../outcome/answer.js'
@@ -56,6 +57,7 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
     return send(reply, answer('internal', { detail: 'internal error' }))
   })
   app.setNotFoundHandler((_req, reply) => send(reply, answer('not_found', { detail: 'no such endpoint' })))
+  installBrowserGuard(app)
 
   await app.register(swagger, {
     openapi: {

@@ -9,6 +9,8 @@ export type DenyReason =
   | 'headers_too_large'
   | 'body_too_large'
   | 'path_invalid'
+  | 'path_ambiguous'
+  | 'client_address_invalid'
   | 'method_not_allowed'
   | 'ip_denied'
   | 'no_api'
@@ -117,6 +119,10 @@ const ROWS = {
   headers_too_large: refusal('headers_too_large', { status: 431, title: 'Too many request header fields' }),
   body_too_large: refusal('body_too_large', { status: 413, title: 'Request body too large' }),
   path_invalid: refusal('path_invalid', { status: 400, title: 'Request path cannot be normalised safely' }),
+  // Issue 13: a legacy upstream could read the path as another API's (pathReadings:).
+  path_ambiguous: refusal('path_ambiguous', { status: 400, title: 'Request path reads as another API to a legacy upstream' }),
+  // The right-most untrusted X-Forwarded-For hop is not an address: never attributed to the proxy.
+  client_address_invalid: refusal('client_address_invalid', { status: 400, title: 'Forwarded client address unreadable' }),
   method_not_allowed: refusal('method_not_allowed', { status: 405, title: 'Method not allowed' }),
   ip_denied: refusal('ip_denied', { status: 403, title: 'Client address not allowed' }),
   no_api: refusal('no_api', { status: 403, title: 'No API serves this path' }),

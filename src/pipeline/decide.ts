@@ -8,6 +8,8 @@ import type { Admitted, Allowed, Decision, Denied } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from '../net/ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
+import type { ReadingCheck } from './path-readings.js'
+import type { QueryFilter } from './query-filter.js'
 import type { ClientDirectory } from '../accounts/clients.js'
 import type { AuthorityChain, SubjectType } from './authority.js'
 import type { UserDirectory } from '../accounts/users.js'
@@ -27,6 +29,10 @@ export interface DecideRuntime {
   readonly trustedProxies: IpSet
   readonly hasTrustedProxies: boolean
   readonly apis: ApiMatcher
+  /** Issue 13: the readings a legacy upstream could make of a path (pathReadings:). */
+  readonly readings: ReadingCheck
+  /** Removes upstream.removeQueryParams from the forwarded query. */
+  readonly queryFilter: QueryFilter
   readonly unmatched: 'deny' | 'authenticated'
   readonly credentials: Credentials
   readonly users: UserDirectory | null
@@ -61,6 +67,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   const clientIp = peerTrusted
     ? resolveClientIp(req.peerIp, head.forwardedFor, rt.trustedProxies, false)
     : (canonicalIp(req.peerIp) ?? req.peerIp)
+  if (clientIp === null) return deny('client_address_invalid', { detail: 'the right-most untrusted X-Forwarded-For entry is not an address' })
   if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', { clientIp })
   const admitted: Admitted = { path: target.path, target: target.path + target.query, clientIp, peerTrusted }
 
@@ -68,11 +75,15 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) return { ok: true, route: 'service', api: null, ...admitted }
 
   const api = rt.apis.match(target.path)
+  if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
+  const reading = rt.readings(target.path, api, rt.apis)
+  if (reading !== null) return deny('path_ambiguous', { api, clientIp, detail: `the path reads as another API under the ${reading} reading` })
+  // What the upstream gets: the query without the parameters it must not read (identityHeaders.removeQueryParams).
+  const upstream: Admitted = { ...admitted, target: target.path + rt.queryFilter(target.query) }
   if (api?.public) {
     if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', { api, clientIp })
-    return allow({ ...admitted, api, identity: null, permissions: null, subjectType: null })
+    return allow({ ...upstream, api, identity: null, permissions: null, subjectType: null })
   }
-  if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
 
   const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
   if (!auth.ok) return deny(auth.reason, { api, clientIp, detail: auth.detail })
@@ -87,7 +98,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
   if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', { api, clientIp })
-  return allow({ ...admitted, api, identity, permissions, subjectType: chain.subjectType })
+  return allow({ ...upstream, api, identity, permissions, subjectType: chain.subjectType })
 }
 
 function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {

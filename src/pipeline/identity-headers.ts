@@ -5,6 +5,7 @@
 import { formatPermissions, type Permissions } from '../credentials/permissions.js'
 import type { Identity } from '../credentials/identity.js'
 import { canonicalIp } from '../net/ip-filter.js'
+import { SPOOFABLE_HEADERS } from '../config/spoofable-headers.js'
 
 /** Compiled once per (re)load; opaque outside this module. */
 export interface HeaderPlan {
@@ -46,21 +47,20 @@ const OVERRIDES = [
   'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-override-url',
   'x-forwarded-prefix', 'x-forwarded-path', 'x-forwarded-uri',
 ]
-// security-cases #60: client-supplied addressing; we set the standard ones ourselves.
-// The scheme/ssl/client-ip variants are read by Rails, Rack and others.
-const FORWARDING = [
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'forwarded',
-  'x-real-ip', 'true-client-ip', 'cf-connecting-ip', 'x-forwarded-scheme', 'x-forwarded-ssl',
-  'x-forwarded-server', 'x-client-ip', 'x-cluster-client-ip', 'host',
-]
+// security-cases #60: client-supplied addressing that we set ourselves. The other
+// spoofable identity and address headers are the configured `removeHeaders`.
+const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host']
 
 export function compileHeaderPlan(opts: {
   prefix: string
   forwardAuthorization: boolean
   apiKeyHeaders: readonly string[]
   upstreamHost: string
+  /** identityHeaders.removeHeaders (issue 13); default SPOOFABLE_HEADERS. */
+  removeHeaders?: readonly string[]
 }): HeaderPlan {
-  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING])
+  const removed = (opts.removeHeaders ?? SPOOFABLE_HEADERS).map(canonicalName)
+  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING, ...removed])
   if (!opts.forwardAuthorization) {
     drop.add('authorization')
     for (const h of opts.apiKeyHeaders) drop.add(canonicalName(h))
@@ -171,7 +171,8 @@ const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, b) => '%' + b
 
 /**
  * Identity values come from tokens, so anything but visible ASCII is
- * percent-encoded as UTF-8, and so is `%` (so the encoding is reversible) and a
+ * percent-encoded as UTF-8, and so is `%` (so the encoding is reversible), `,`
+ * (SPEC §9: `alice, admin` must not read as a list of two users) and a
  * space at either end (RFC 9110 §5.5: it would be trimmed, making " admin" arrive
  * as "admin"). No value can add a header line or be refused by undici.
  */
@@ -180,7 +181,7 @@ export function encodeValue(value: string): string {
   let safe = true
   for (let i = 0; i < n; i++) {
     const c = value.charCodeAt(i)
-    if (c < 0x20 || c > 0x7e || c === 0x25 || (c === 0x20 && (i === 0 || i === n - 1))) {
+    if (c < 0x20 || c > 0x7e || c === 0x25 || c === 0x2c || (c === 0x20 && (i === 0 || i === n - 1))) {
       safe = false
       break
     }
@@ -189,7 +190,7 @@ export function encodeValue(value: string): string {
   let out = ''
   for (let i = 0; i < n; i++) {
     let c = value.charCodeAt(i)
-    if (c > 0x20 && c < 0x7f && c !== 0x25) out += value[i]
+    if (c > 0x20 && c < 0x7f && c !== 0x25 && c !== 0x2c) out += value[i]
     else if (c === 0x20 && i !== 0 && i !== n - 1) out += ' '
     else if (c < 0x80) out += ESCAPED[c] as string
     else if (c < 0x800) out += (ESCAPED[0xc0 | (c >> 6)] as string) + (ESCAPED[0x80 | (c & 63)] as string)

@@ -13,6 +13,8 @@ import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
 import { createIpFilter, createIpSet } from '../net/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
+import { compileReadingCheck } from '../pipeline/path-readings.js'
+import { compileQueryFilter } from '../pipeline/query-filter.js'
 import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { Checked, Problem } from '../config/problem.js'
@@ -20,6 +22,7 @@ import type { Config, IssuerConfig } from '../config/schema.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { MAX_KEY_TTL_SECONDS } from '../keystore/key-record.js'
 import { loadSigningKeys, type SigningKeys } from '../credentials/signing-key.js'
+import { secretFileProblems } from '../config/secret-files.js'
 
 export interface Runtime extends DecideRuntime {
   readonly config: Config
@@ -77,6 +80,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
 
   const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
+  problems.push(...secretFileProblems(c))
 
   let users: UserDirectory | null = null
   if (c.issuer?.usersFile) {
@@ -129,6 +133,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     trustedProxies: createIpSet(c.trustedProxies),
     hasTrustedProxies: c.trustedProxies.length > 0,
     apis: apis.matcher,
+    readings: compileReadingCheck(c.pathReadings),
+    queryFilter: compileQueryFilter(c.upstream.removeQueryParams),
     apiNames: Object.freeze(c.apis.map((a) => a.name)),
     unmatched: c.unmatched,
     credentials: {
@@ -154,6 +160,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       forwardAuthorization: c.identityHeaders.forwardAuthorization,
       apiKeyHeaders: c.apiKeys.headers,
       upstreamHost: url.host,
+      removeHeaders: c.identityHeaders.removeHeaders,
     }),
     upstream,
     close: () => jwt.verifier.close(),

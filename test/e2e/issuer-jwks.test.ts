@@ -155,7 +155,7 @@ describe('key rotation', () => {
     assert.deepEqual((await jwksOf(ts)).map((k) => k.kid), [kid2])
 
     // Grace period: the old key kept for verification only.
-    await writeFile(path.join(ts.th.dir, 'old-key.pem'), key1)
+    await writeFile(path.join(ts.th.dir, 'old-key.pem'), key1, { mode: 0o600 })
     await ts.writeConfig({ issuer: { signingKeyFile: './jwt-key.pem', previousKeyFiles: ['./old-key.pem'] } })
     assert.equal(await ts.th.gh.reload(), true)
     assert.equal(await statusWith(ts, old), 200, 'the previous key still verifies')

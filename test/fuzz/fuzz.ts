@@ -24,6 +24,12 @@ import { compileExtractor } from '../../src/credentials/extract.js'
 import { compileJwtVerifier, type JwtVerifier } from '../../src/credentials/verify-jwt.js'
 import { compileApis } from '../../src/pipeline/match-api.js'
 import { normalizeTarget } from '../../src/pipeline/normalize-path.js'
+import { resolveClientIp } from '../../src/pipeline/client-ip.js'
+import { encodeValue } from '../../src/pipeline/identity-headers.js'
+import { canonicalIp, createIpSet } from '../../src/net/ip-filter.js'
+import { compileReadingCheck, DEFAULT_READINGS } from '../../src/pipeline/path-readings.js'
+import { compileQueryFilter } from '../../src/pipeline/query-filter.js'
+import { HOSTILE_PATH_FRAGMENTS, oracleMatcher, readingsOf } from '../support/path-oracle.js'
 import { CATALOGUE_APIS, HS_ISS, HS_SECRET, K1_PERMISSIONS, PASSWORDS, SERVICE, startWorld, type World } from '../support/security-fixture.js'
 
 const { values } = parseArgs({
@@ -106,13 +112,110 @@ function randomText(max = 64): string {
 }
 
 // ---------------------------------------------------------------- pure stages
-const TARGETS = ['/api/x', '/pub/a/b', '/api/admin/users?x=1', '/health', `${SERVICE}/v1/auth/jwt`, '/pub/../api/admin', '/a%2e%2e/b', '/']
+const TARGETS = [
+  '/api/x', '/pub/a/b', '/api/admin/users?x=1', '/health', `${SERVICE}/v1/auth/jwt`, '/pub/../api/admin', '/a%2e%2e/b', '/',
+  // issue 13: second readings of /api/admin
+  '/api/admin.', '/api/admin%20', '/api/%2561dmin', '/api/adm%C4%B1n', '/api/%EF%BD%81dmin', '/api/admin%3Fx', '/api/admin;x', '/api/x%25C0%25AF..%25C0%25AFadmin',
+  '/health?access_token=x', '/api/x?access%5Ftoken=1',
+]
 const matcher = (() => {
   const r = compileApis(CATALOGUE_APIS.map((a) => ({ public: false, ...a })))
   if (!r.ok) throw new Error('APIs do not compile')
   return r.matcher
 })()
 const extract = compileExtractor(['X-API-Key', 'X-Other-Key'])
+const readingCheck = compileReadingCheck(DEFAULT_READINGS)
+const oracleApi = oracleMatcher(CATALOGUE_APIS)
+const PREFIXES = CATALOGUE_APIS.flatMap((a) => a.prefixes)
+
+/** The first legacy reading of an accepted path that selects another API, or null. */
+function disagreeingReading(path: string): string | null {
+  const ours = matcher.match(path)?.name ?? null
+  for (const r of readingsOf(path)) {
+    for (const cut of [true, false]) if (oracleApi(r, cut) !== ours) return `${JSON.stringify(r)}${cut ? '' : ' (;params kept)'} is ${oracleApi(r, cut)}, not ${ours}`
+  }
+  return null
+}
+
+function fuzzReadings(): void {
+  let raw = pick(PREFIXES)
+  const n = rnd(6)
+  for (let i = 0; i < n; i++) raw += (chance(0.5) ? '/' : '') + (chance(0.8) ? pick(HOSTILE_PATH_FRAGMENTS) : mutate(pick(HOSTILE_PATH_FRAGMENTS), 1))
+  count('pathReadings')
+  try {
+    const t = normalizeTarget(raw)
+    if (!t.ok || readingCheck(t.path, matcher.match(t.path), matcher) !== null) return
+    const other = disagreeingReading(t.path)
+    if (other !== null) finding('pathReadings', raw, `accepted, but ${other}`)
+  } catch (err) {
+    finding('pathReadings', raw, `threw ${String(err)}`)
+  }
+}
+
+const IDENTITY_PIECES = [',', ', ', '%', '%2C', '\r', '\n', '\0', '\t', ' ', 'é', 'ı', '😀', '\ud800', 'admin', 'alice']
+function fuzzIdentity(): void {
+  let value = ''
+  const n = rnd(10)
+  for (let i = 0; i < n; i++) value += chance(0.6) ? pick(IDENTITY_PIECES) : String.fromCharCode(rnd(0x10000))
+  count('identityValue')
+  try {
+    const encoded = encodeValue(value)
+    if (encoded.includes(',')) finding('identityValue', value, `raw comma in ${encoded}`)
+    if (!/^(?:[!-~](?:[ -~]*[!-~])?)?$/.test(encoded)) finding('identityValue', value, `not visible ASCII without edge spaces: ${encoded}`)
+    const wellFormed = !/[\ud800-\udfff]/.test(value.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''))
+    if (wellFormed && decodeURIComponent(encoded) !== value) finding('identityValue', value, `decodes to ${decodeURIComponent(encoded)}`)
+  } catch (err) {
+    finding('identityValue', value, `threw ${String(err)}`)
+  }
+}
+
+const TRUSTED = createIpSet(['10.0.0.0/8'])
+const HOPS = ['unknown', '_hidden', '198.51.100.7', '198.51.100.7:8080', '[2001:db8::7]:443', '[2001:db8::7]', '2001:db8::7', '127.1', '0x7f.0.0.1', '10.0.0.3', '1.2.3.4:99999', '[1.2.3.4]:80', '::ffff:10.0.0.9', '']
+function fuzzForwardedFor(): void {
+  const hops: string[] = []
+  const n = 1 + rnd(4)
+  for (let i = 0; i < n; i++) hops.push(chance(0.7) ? pick(HOPS) : mutate(pick(HOPS), 1))
+  const value = hops.join(chance(0.8) ? ', ' : ',')
+  count('forwardedFor')
+  try {
+    const ip = resolveClientIp('10.0.0.2', [value], TRUSTED, false)
+    // Fail closed: an address we return is one (canonical), never a guess.
+    if (ip !== null && canonicalIp(ip) !== ip) finding('forwardedFor', value, `resolved to ${ip}, not an address`)
+    const rightmost = value.split(',').map((h) => h.trim()).filter((h) => h !== '').at(-1)
+    if (ip !== null && rightmost !== undefined && /^(unknown|_.*)$/i.test(rightmost)) finding('forwardedFor', value, `right-most hop ${rightmost} resolved to ${ip}`)
+  } catch (err) {
+    finding('forwardedFor', value, `threw ${String(err)}`)
+  }
+}
+
+const queryFilter = compileQueryFilter(['access_token'])
+const PARAMS = ['access_token', 'x?access_token', 'access_token?', 'ACCESS_TOKEN', 'access%5Ftoken', 'access%5ftoken', 'access.token', 'access+token', 'access%20token', 'access_token[]', 'access_token%5B%5D', ' access_token', 'a', 'b', 'token', 'access', 'x%zz']
+/** Independent of query-filter.ts: what PHP and kin would call the parameter. */
+function lenientName(part: string): string {
+  const eq = part.indexOf('=')
+  let name = eq === -1 ? part : part.slice(0, eq)
+  try {
+    name = decodeURIComponent(name.replace(/\+/g, ' '))
+  } catch {
+    // kept as text
+  }
+  name = name.replace(/^ +/, '').toLowerCase()
+  const arr = /^([^[]+)\[.*\]/.exec(name)
+  return (arr ? (arr[1] as string) : name).replace(/[. []/g, '_').trim()
+}
+function fuzzQuery(): void {
+  const parts: string[] = []
+  const n = rnd(6)
+  for (let i = 0; i < n; i++) parts.push(`${chance(0.8) ? pick(PARAMS) : mutate(pick(PARAMS), 1)}${chance(0.7) ? '=' + pick(['1', 'x', '', 'a=b']) : ''}`)
+  const query = n === 0 ? pick(['', '?']) : '?' + parts.join(chance(0.8) ? '&' : ';')
+  count('queryFilter')
+  try {
+    const out = queryFilter(query)
+    for (const part of out.slice(1).split(/[&;?]/)) if (lenientName(part) === 'access_token') finding('queryFilter', query, `kept ${part} in ${out}`)
+  } catch (err) {
+    finding('queryFilter', query, `threw ${String(err)}`)
+  }
+}
 
 function fuzzNormalize(): void {
   const raw = chance(0.7) ? mutate(pick(TARGETS)) : randomText()
@@ -261,6 +364,10 @@ function checkUpstream(w: World): void {
     const api = matcher.match(p)?.name
     if (api === 'admin' || api === 'other') finding('live', { url: r.url, user }, `U received a request for ${api}, which no fuzz credential may use`)
     if (api === 'health' && identity.length > 0) finding('live', { url: r.url, names }, 'identity headers on the anonymous route')
+    const other = disagreeingReading(p)
+    if (other !== null) finding('live', r.url, `U received a path a legacy upstream reads differently: ${other}`)
+    const query = r.url.indexOf('?') === -1 ? '' : r.url.slice(r.url.indexOf('?') + 1)
+    if (query.split(/[&;?]/).some((part) => lenientName(part) === 'access_token')) finding('live', r.url, 'U received an access_token query parameter')
   }
 }
 
@@ -289,7 +396,7 @@ async function main(): Promise<void> {
   const pureLoop = async () => {
     while (Date.now() < deadline && findings.length < 50) {
       for (let i = 0; i < 200; i++) {
-        switch (rnd(6)) {
+        switch (rnd(10)) {
           case 0:
             fuzzNormalize()
             break
@@ -304,6 +411,18 @@ async function main(): Promise<void> {
             break
           case 4:
             await fuzzJwt(jwt.verifier, hsSeeds)
+            break
+          case 5:
+            fuzzReadings()
+            break
+          case 6:
+            fuzzIdentity()
+            break
+          case 7:
+            fuzzForwardedFor()
+            break
+          case 8:
+            fuzzQuery()
             break
           default:
             if (chance(0.2)) fuzzConfig()

@@ -195,7 +195,7 @@ export function serveConfig(extra: Record<string, unknown>): Record<string, unkn
 /** Writes YAML (or text) through a temp file and a rename, so a watcher never sees half a file. */
 export async function writeAtomically(file: string, content: Record<string, unknown> | string): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`
-  await writeFile(temp, typeof content === 'string' ? content : stringify(content))
+  await writeFile(temp, typeof content === 'string' ? content : stringify(content), { mode: 0o600 })
   await rename(temp, file)
 }
 

@@ -32,7 +32,7 @@ export interface StartOptions {
 /** `config` is merged over loopback listeners and a file store inside a fresh temp dir. */
 export async function startTestGatehouse(config: Record<string, unknown>, opts: StartOptions = {}): Promise<TestGatehouse> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-test-'))
-  for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(path.join(dir, name), content)
+  for (const [name, content] of Object.entries(opts.files ?? {})) await writeFile(path.join(dir, name), content, { mode: 0o600 })
   const configFile = path.join(dir, 'gatehouse.yaml')
   const full = (c: Record<string, unknown>) => ({
     listen: '127.0.0.1:0',

@@ -236,6 +236,6 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
 /** Through a temp file and a rename, so the file watcher never reads half a file. */
 export async function writeAtomically(file: string, text: string): Promise<void> {
   const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-  await writeFile(temp, text)
+  await writeFile(temp, text, { mode: 0o600 })
   await rename(temp, file)
 }

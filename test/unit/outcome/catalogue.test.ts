@@ -31,6 +31,8 @@ const REACHED: Record<OutcomeCode, Reach> = {
   headers_too_large: at('security/limits.test.ts', 'maxHeaderCount 20: 20 header lines pass, 21 are 431'),
   body_too_large: at('security/limits.test.ts', 'on a chunked body: 1 000 bytes pass, 1 001 are 413'),
   path_invalid: at('unit/pipeline/decide.test.ts', 'an encoded slash is 400'),
+  path_ambiguous: at('security/legacy-readings.test.ts', 'each reading that names /api/admin is 400 path_ambiguous with K1, and nothing reaches U'),
+  client_address_invalid: at('security/legacy-readings.test.ts', 'an unparseable right-most untrusted X-Forwarded-For hop from a trusted proxy is 400, never the proxy address'),
   method_not_allowed: at('e2e/rejections.test.ts', 'TRACE is 405'),
   ip_denied: at('unit/pipeline/decide.test.ts', 'a denied socket address is 403 before any credential is looked at'),
   no_api: at('unit/pipeline/decide.test.ts', 'no API with unmatched: deny is 403 before any credential is looked at'),

@@ -7,7 +7,7 @@ const trusted = createIpSet(['10.0.0.0/8', '2001:db8:ffff::/48'])
 const none = createIpSet([])
 
 describe('resolveClientIp', () => {
-  const cases: { name: string; peer: string; xff: string[]; expect: string }[] = [
+  const cases: { name: string; peer: string; xff: string[]; expect: string | null }[] = [
     { name: 'ignores X-Forwarded-For from an untrusted peer (security-cases #60)', peer: '203.0.113.9', xff: ['10.1.1.1'], expect: '203.0.113.9' },
     { name: 'returns the canonical form of an untrusted mapped peer', peer: '::ffff:203.0.113.9', xff: [], expect: '203.0.113.9' },
     { name: 'returns the trusted peer itself when it sends no X-Forwarded-For', peer: '10.0.0.2', xff: [], expect: '10.0.0.2' },
@@ -23,9 +23,17 @@ describe('resolveClientIp', () => {
     { name: 'recognises a mapped trusted hop inside the chain', peer: '10.0.0.2', xff: ['203.0.113.66, ::ffff:10.0.0.3'], expect: '203.0.113.66' },
     { name: 'returns a hop in canonical form', peer: '10.0.0.2', xff: ['::ffff:203.0.113.66'], expect: '203.0.113.66' },
     { name: 'returns an IPv6 hop in RFC 5952 form', peer: '2001:db8:ffff::1', xff: ['2001:DB8:0:0:0:0:0:7'], expect: '2001:db8::7' },
-    { name: 'stops at a malformed hop and returns the last trusted address', peer: '10.0.0.2', xff: ['203.0.113.66, garbage, 10.0.0.3'], expect: '10.0.0.3' },
-    { name: 'stops at a malformed right-most hop and returns the peer', peer: '10.0.0.2', xff: ['203.0.113.66, 1.2.3.4:80'], expect: '10.0.0.2' },
-    { name: 'refuses octal or short IPv4 hops as malformed', peer: '10.0.0.2', xff: ['203.0.113.66, 127.1'], expect: '10.0.0.2' },
+    // Issue 13: fail closed, never the trusted proxy's own address.
+    { name: 'fails closed at a malformed right-most untrusted hop', peer: '10.0.0.2', xff: ['203.0.113.66, garbage, 10.0.0.3'], expect: null },
+    { name: 'fails closed on unknown', peer: '10.0.0.2', xff: ['unknown'], expect: null },
+    { name: 'reads ip:port as the IPv4 address', peer: '10.0.0.2', xff: ['203.0.113.66, 1.2.3.4:80'], expect: '1.2.3.4' },
+    { name: 'reads [IPv6]:port and [IPv6]', peer: '10.0.0.2', xff: ['[2001:DB8::7]:443'], expect: '2001:db8::7' },
+    { name: 'reads a bracketed IPv6 hop without a port', peer: '10.0.0.2', xff: ['[2001:db8::8]'], expect: '2001:db8::8' },
+    { name: 'refuses an unbracketed IPv6 with a port-like tail as garbage', peer: '10.0.0.2', xff: ['1.2.3.4:99999'], expect: null },
+    { name: 'refuses a bracketed IPv4', peer: '10.0.0.2', xff: ['[1.2.3.4]:80'], expect: null },
+    { name: 'refuses octal or short IPv4 hops as malformed', peer: '10.0.0.2', xff: ['203.0.113.66, 127.1'], expect: null },
+    { name: 'refuses an obfuscated hex IPv4 hop', peer: '10.0.0.2', xff: ['0x7f.0.0.1'], expect: null },
+    { name: 'looks no further left than the right-most untrusted hop', peer: '10.0.0.2', xff: ['garbage, 203.0.113.66'], expect: '203.0.113.66' },
     { name: 'reads several X-Forwarded-For headers as one list, last header last', peer: '10.0.0.2', xff: ['203.0.113.66', '10.0.0.7'], expect: '203.0.113.66' },
     { name: 'reads the right-most untrusted hop across header lines', peer: '10.0.0.2', xff: ['192.0.2.1, 10.0.0.5', '198.51.100.9, 10.0.0.7'], expect: '198.51.100.9' },
     { name: 'returns the left-most hop when every hop is trusted', peer: '10.0.0.2', xff: ['10.0.0.9, 10.0.0.8', '10.0.0.7'], expect: '10.0.0.9' },
