@@ -64,3 +64,8 @@ export function discardRest(req: IncomingMessage): void {
   req.once('close', stop)
   req.resume()
 }
+
+export function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
+}

@@ -1,0 +1,45 @@
+// One access-log line and one metrics update per request, whatever its outcome.
+import type { Decision } from '../pipeline/decision.js'
+import type { Logger } from '../telemetry/logger.js'
+import type { Metrics, Outcome } from '../telemetry/metrics.js'
+import type { Started } from './traffic.js'
+
+export interface AccessLogDeps {
+  readonly metrics: Metrics
+  readonly logger: Logger
+}
+
+/** `d` is null when decide() itself failed; `upstreamMs` when the upstream answered. */
+export function logRequest(
+  deps: AccessLogDeps,
+  at: Started,
+  status: number,
+  outcome: Outcome,
+  d: Decision | null,
+  upstreamMs: number | null = null,
+): void {
+  const { req } = at
+  const seconds = (performance.now() - at.start) / 1000
+  const api = d?.api ? d.api.name : d && d.ok ? (d.route === 'service' ? 'token_service' : 'unmatched') : '-'
+  deps.metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
+  const identity = d?.ok && d.route === 'upstream' ? d.identity : null
+  // Only the normalised path: a query string may carry secrets (SPEC §8).
+  deps.logger.info(
+    {
+      reqId: at.requestId,
+      clientIp: d?.clientIp ?? req.socket.remoteAddress,
+      method: req.method,
+      path: d?.ok ? d.path : undefined,
+      api: d?.api?.name,
+      user: identity?.user,
+      actor: identity?.actor,
+      credentialId: identity?.credentialId,
+      status,
+      outcome,
+      reason: d && !d.ok ? d.reason : undefined,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      upstreamMs: upstreamMs === null ? undefined : Math.round(upstreamMs * 1e3) / 1e3,
+    },
+    'request',
+  )
+}
