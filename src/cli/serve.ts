@@ -1,38 +1,28 @@
-// `gatehouse serve`: load and compile the config, open the key store, start the
-// traffic and admin listeners, and keep the Runtime current (SIGHUP, changed
-// users/key files). Everything a request reads hangs off one Runtime reference,
-// swapped whole on reload, so a request sees the old config or the new, never a mix.
-import { readFileSync, unwatchFile, watchFile } from 'node:fs'
-import http from 'node:http'
-import https from 'node:https'
+// `gatehouse serve`: the process's lifecycle. Start: load and compile the config,
+// open the key store, start the traffic and admin listeners. Reload: the live
+// Runtime (runtime/live-runtime.ts) swaps whole on SIGHUP or a changed users or
+// clients file. Drain: stop accepting, let requests finish, close in order.
 import type { AddressInfo } from 'node:net'
-import { Pool } from 'undici'
 import type { Writable } from 'node:stream'
 import { compileRuntime, type Runtime } from '../runtime/compile.js'
+import { createLiveRuntime, type LiveRuntime } from '../runtime/live-runtime.js'
 import { loadConfigFile, parseHostPort } from '../config/load.js'
-import { formatProblems, type Problem } from '../config/problem.js'
+import { formatProblems } from '../config/problem.js'
+import type { Config } from '../config/schema.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import { createAdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
-import { writeAnswer } from '../server/problem.js'
-import { answer } from '../outcome/answer.js'
-import type { WireCode } from '../outcome/catalogue.js'
+import { createTrafficServer, urlHost, type TrafficServer } from '../server/traffic-server.js'
+import { createUpstreamPool } from '../server/upstream-pool.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
 import { createMetrics } from '../telemetry/metrics.js'
 import type { TokenService } from '../issuer/service.js'
-import type { Config } from '../config/schema.js'
+import { StartError } from './start-error.js'
 
 /** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
-export class StartError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-  ) {
-    super(message)
-  }
-}
+export { StartError }
 
 export interface GatehouseOptions {
   readonly configFile: string
@@ -60,203 +50,93 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   if (!loaded.ok) throw new StartError(formatProblems(opts.configFile, loaded.problems), 1)
   const config = loaded.value.config
   const logger = createLogger(config.log.level, opts.logDestination)
-
-  let store: KeyStore
-  try {
-    // One clock for the whole process: the store's deny list expires entries by the same now the service and proxy use.
-    store = await openKeyStore(config.store, opts.now ? { logger, now: opts.now } : { logger })
-  } catch (err) {
-    throw new StartError(`cannot open the key store: ${(err as Error).message}`, 2)
-  }
-  if (config.store.type === 'redis' && config.issuer && !config.issuer.signingKeyFile) {
-    // Replicas share keys through Redis, but a generated signing key is each replica's own (README, Redis store).
-    logger.warn('the token service generates its own signing key per replica: set issuer.signingKeyFile to one key for all replicas')
-  }
+  const store = await openStore(config, logger, opts.now)
 
   const cache = createVerifiedCache(config.cache.maxEntries, config.cache.ttlSeconds)
   store.onChange((change) => cache.dropKeys(change))
-
-  let runtime: Runtime | null = null
+  let live: LiveRuntime | null = null
   const metrics = createMetrics({
-    jwks: () => runtime?.jwt.stats() ?? [],
+    jwks: () => live?.current().jwt.stats() ?? [],
     storeUp: () => store.isReady().catch(() => false),
   })
-  const deps = { store, cache, onCache: (hit: boolean) => metrics.cache(hit), env, now: opts.now }
-  const compiled = await compileRuntime(loaded.value, deps)
+  const compileDeps = { store, cache, onCache: (hit: boolean) => metrics.cache(hit), env, now: opts.now }
+  const compiled = await compileRuntime(loaded.value, compileDeps)
   if (!compiled.ok) {
     await store.close()
     throw new StartError(formatProblems(opts.configFile, compiled.problems), 1)
   }
-  runtime = compiled.value
+  const pool = createUpstreamPool(config)
+  let traffic: TrafficServer | null = null
+  const running = createLiveRuntime(compiled.value, {
+    configFile: opts.configFile,
+    env,
+    compileDeps,
+    logger,
+    onReload: (ok) => metrics.reload(ok),
+    onInstall(next) {
+      traffic?.configure(next.config)
+      // Keys or issuers may have changed: nothing verified under the old config is trusted.
+      cache.clear()
+      pool.configure(next.config)
+    },
+  })
+  live = running
 
-  let pool = createPool(config)
-  let poolKey = poolKeyOf(config)
-  const proto = config.tls ? 'https' : 'http'
-  const now = opts.now ?? Date.now
-  let tokenService: TokenService | null = null
-  if (config.issuer) {
-    // Loaded only when configured: Swagger UI and the service's schemas cost memory a bare proxy need not pay.
-    const { createTokenService } = await import('../issuer/service.js')
-    const { createLoginThrottle } = await import('../issuer/login-throttle.js')
-    tokenService = await createTokenService(config.issuer.prefix, {
-      runtime: () => runtime as Runtime,
-      store,
-      throttle: createLoginThrottle(),
-      now,
-      logger,
-    })
-  }
+  const tokenService = config.issuer ? await startTokenService(config.issuer.prefix, running, store, logger, opts.now ?? Date.now) : null
   const handlers = createProxyHandlers({
-    runtime: () => runtime as Runtime,
-    pool: () => pool,
+    runtime: running.current,
+    pool: pool.current,
     metrics,
     logger,
-    proto,
+    proto: config.tls ? 'https' : 'http',
     service: () => tokenService,
   })
-
-  let server: http.Server
-  const serverOptions = serverOptionsOf(config)
   try {
-    server = config.tls
-      ? https.createServer({ ...serverOptions, cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) })
-      : http.createServer(serverOptions)
+    traffic = createTrafficServer(config, handlers, logger)
   } catch (err) {
     await store.close()
     throw new StartError(`cannot read the TLS files: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
   }
-  configureServer(server, config)
-  server.on('request', (req, res) => void handlers.onRequest(req, res))
-  server.on('checkContinue', (req, res) => void handlers.onRequest(req, res))
-  server.on('upgrade', (req, socket, head) => void handlers.onUpgrade(req, socket, head))
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed requests (smuggling attempts, bad headers), slow ones: answer and close.
-    if (socket.writable && err.code !== 'ECONNRESET') {
-      writeAnswer(socket, answer(CLIENT_ERROR_OUTCOME[err.code ?? ''] ?? 'wire_malformed', { close: true }))
-    } else socket.destroy()
-  })
-  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8).
-  server.on('connect', (_req, socket: import('node:stream').Duplex) => {
-    socket.on('error', () => socket.destroy())
-    writeAnswer(socket, answer('wire_connect', { close: true }))
-  })
-
-  const admin = createAdminApp({
-    metrics,
-    ready: async () => runtime !== null && !shuttingDown && (await store.isReady()),
-  })
+  const server = traffic
 
   let shuttingDown = false
+  const admin = createAdminApp({
+    metrics,
+    ready: async () => !shuttingDown && (await store.isReady()),
+  })
   try {
-    await listen(server, config.listen)
+    await server.listen()
     const a = parseHostPort(config.admin.listen) as { host: string; port: number }
     await admin.listen({ host: a.host, port: a.port })
   } catch (err) {
-    server.close()
+    server.server.close()
     await admin.close().catch(() => {})
     await store.close()
     throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
   }
+  running.watchAccounts()
 
-  // One reload at a time, each reading the files only once the previous one is
-  // installed: overlapping reloads (SIGHUP and the file watcher) could otherwise
-  // finish out of order and install the older files last.
-  let reloading: Promise<boolean> = Promise.resolve(true)
-  function reload(): Promise<boolean> {
-    reloading = reloading.then(reloadNow, reloadNow)
-    return reloading
-  }
-
-  async function reloadNow(): Promise<boolean> {
-    const next = await loadConfigFile(opts.configFile, env)
-    const problems: Problem[] = next.ok ? [] : next.problems
-    let nextRuntime: Runtime | null = null
-    if (next.ok) {
-      const unchangeable = restartOnly(config, next.value.config)
-      if (unchangeable.length > 0) logger.warn({ fields: unchangeable }, 'these settings change only on restart; keeping the running ones')
-      const c = await compileRuntime(next.value, deps)
-      if (c.ok) nextRuntime = c.value
-      else problems.push(...c.problems)
-    }
-    if (!nextRuntime) {
-      metrics.reload(false)
-      logger.error({ problems }, 'reload failed; keeping the running configuration')
-      return false
-    }
-    const old = runtime
-    runtime = nextRuntime
-    configureServer(server, nextRuntime.config)
-    // Keys or issuers may have changed: nothing verified under the old config is trusted.
-    cache.clear()
-    old?.close()
-    const key = poolKeyOf(nextRuntime.config)
-    if (key !== poolKey) {
-      const oldPool = pool
-      pool = createPool(nextRuntime.config)
-      poolKey = key
-      void oldPool.close().catch(() => {})
-    }
-    watchAccounts(nextRuntime)
-    metrics.reload(true)
-    logger.info('configuration reloaded')
-    return true
-  }
-
-  // The users and clients files are re-read when they change (SPEC §8), like a SIGHUP.
-  let watched: string[] = []
-  const onAccountsChange = () => void reload()
-  function watchAccounts(rt: Runtime) {
-    const files = [rt.config.issuer?.usersFile, rt.config.issuer?.clientsFile].filter((f): f is string => typeof f === 'string')
-    for (const f of watched) if (!files.includes(f)) unwatchFile(f, onAccountsChange)
-    for (const f of files) if (!watched.includes(f)) watchFile(f, { interval: 500, persistent: false }, onAccountsChange)
-    watched = files
-  }
-  watchAccounts(runtime)
-
-  // TLS files are re-read when they change, for certificate rotation without a restart.
-  const tlsFiles = config.tls ? [config.tls.certFile, config.tls.keyFile] : []
-  const onTlsChange = () => {
-    try {
-      ;(server as https.Server).setSecureContext({ cert: readFileSync(tlsFiles[0] as string), key: readFileSync(tlsFiles[1] as string) })
-      logger.info('TLS certificate reloaded')
-    } catch (err) {
-      logger.error({ code: (err as NodeJS.ErrnoException).code }, 'TLS reload failed; keeping the running certificate')
-    }
-  }
-  for (const f of tlsFiles) watchFile(f, { interval: 1000, persistent: false }, onTlsChange)
-
-  await runtime.jwt.ready()
-  const proxyAddr = server.address() as AddressInfo
-  const adminAddr = admin.server.address() as AddressInfo
-  const proxyUrl = `${proto}://${urlHost(proxyAddr)}`
-  const adminUrl = `http://${urlHost(adminAddr)}`
-  logger.info({ proxy: proxyUrl, admin: adminUrl, upstream: runtime.upstream.origin }, 'gatehouse listening')
+  await running.current().jwt.ready()
+  const proxyUrl = server.url()
+  const adminUrl = `http://${urlHost(admin.server.address() as AddressInfo)}`
+  logger.info({ proxy: proxyUrl, admin: adminUrl, upstream: running.current().upstream.origin }, 'gatehouse listening')
 
   return {
     proxyUrl,
     adminUrl,
     logger,
     store,
-    runtime: () => runtime as Runtime,
-    reload,
+    runtime: running.current,
+    reload: running.reload,
     async shutdown(graceMs = 20_000) {
       if (shuttingDown) return
       shuttingDown = true
-      for (const f of tlsFiles) unwatchFile(f, onTlsChange)
-      for (const f of watched) unwatchFile(f, onAccountsChange)
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      // close() ends only the connections idle at this moment: a keep-alive connection
-      // whose request finishes during the drain would hold the exit until it timed out.
-      const idle = setInterval(() => server.closeIdleConnections(), 100)
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs)
-      await closed
-      clearInterval(idle)
-      clearTimeout(timer)
+      running.stopWatching()
+      await server.drain(graceMs)
       await admin.close().catch(() => {})
       await tokenService?.close().catch(() => {})
-      runtime?.close()
-      await pool.close().catch(() => {})
+      running.close()
+      await pool.close()
       await store.close()
       logger.info('gatehouse stopped')
       logger.flush()
@@ -264,77 +144,24 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   }
 }
 
-// What node's own clientError handler would answer; anything else is wire_malformed.
-const CLIENT_ERROR_OUTCOME: Readonly<Record<string, WireCode>> = {
-  HPE_HEADER_OVERFLOW: 'wire_headers_too_large',
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'wire_chunk_extensions_too_large',
-  ERR_HTTP_REQUEST_TIMEOUT: 'wire_request_timeout',
-}
-
-/** Options only createServer takes: changing them needs a restart. */
-function serverOptionsOf(c: Config): http.ServerOptions {
-  return {
-    maxHeaderSize: c.limits.maxHeaderBytes,
-    // node checks the header and request timeouts only this often (default 30 s,
-    // which would let a slowloris client outlive headersTimeout by that much).
-    connectionsCheckingInterval: Math.min(1000, Math.ceil(c.limits.headersTimeoutMs / 4)),
+async function openStore(config: Config, logger: Logger, now: (() => number) | undefined): Promise<KeyStore> {
+  let store: KeyStore
+  try {
+    // One clock for the whole process: the store's deny list expires entries by the same now the service and proxy use.
+    store = await openKeyStore(config.store, now ? { logger, now } : { logger })
+  } catch (err) {
+    throw new StartError(`cannot open the key store: ${(err as Error).message}`, 2)
   }
+  if (config.store.type === 'redis' && config.issuer && !config.issuer.signingKeyFile) {
+    // Replicas share keys through Redis, but a generated signing key is each replica's own (README, Redis store).
+    logger.warn('the token service generates its own signing key per replica: set issuer.signingKeyFile to one key for all replicas')
+  }
+  return store
 }
 
-function configureServer(server: http.Server, c: Config): void {
-  // Slow clients are cut off (security-cases #99); node's defaults are 60 s / 300 s.
-  server.headersTimeout = c.limits.headersTimeoutMs
-  // node requires requestTimeout ≥ headersTimeout (0 would mean none).
-  server.requestTimeout = Math.max(c.limits.requestTimeoutMs, c.limits.headersTimeoutMs)
-  server.keepAliveTimeout = 5_000
-  // One more than the limit, so that decide() can tell "too many" from "exactly enough".
-  server.maxHeadersCount = c.limits.maxHeaderCount + 1
-  server.maxConnections = c.limits.maxConnections
-}
-
-function createPool(c: Config): Pool {
-  return new Pool(new URL(c.upstream.url).origin, {
-    connections: c.upstream.connections,
-    pipelining: 1,
-    connect: {
-      timeout: c.upstream.connectTimeoutMs,
-      ...(c.upstream.caFile ? { ca: readFileSync(c.upstream.caFile) } : {}),
-    },
-    headersTimeout: c.upstream.timeoutMs,
-    bodyTimeout: c.upstream.timeoutMs,
-    keepAliveTimeout: 4_000,
-  })
-}
-
-function poolKeyOf(c: Config): string {
-  const u = c.upstream
-  return JSON.stringify([new URL(u.url).origin, u.caFile, u.connectTimeoutMs, u.timeoutMs, u.connections])
-}
-
-function restartOnly(a: Config, b: Config): string[] {
-  const out: string[] = []
-  if (a.listen !== b.listen) out.push('listen')
-  if (a.admin.listen !== b.admin.listen) out.push('admin.listen')
-  if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push('tls')
-  if (JSON.stringify(a.store) !== JSON.stringify(b.store)) out.push('store')
-  if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
-  if (a.issuer?.prefix !== b.issuer?.prefix) out.push('issuer (on/off, prefix)')
-  if (a.log.level !== b.log.level) out.push('log.level')
-  if (a.limits.maxHeaderBytes !== b.limits.maxHeaderBytes) out.push('limits.maxHeaderBytes')
-  return out
-}
-
-function listen(server: http.Server, hostPort: string): Promise<void> {
-  const hp = parseHostPort(hostPort) as { host: string; port: number }
-  return new Promise((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(hp.port, hp.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-}
-
-function urlHost(a: AddressInfo): string {
-  return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`
+/** Loaded only when configured: Swagger UI and the service's schemas cost memory a bare proxy need not pay. */
+async function startTokenService(prefix: string, live: LiveRuntime, store: KeyStore, logger: Logger, now: () => number): Promise<TokenService> {
+  const { createTokenService } = await import('../issuer/service.js')
+  const { createLoginThrottle } = await import('../issuer/login-throttle.js')
+  return createTokenService(prefix, { runtime: live.current, store, throttle: createLoginThrottle(), now, logger })
 }
