@@ -17,19 +17,13 @@ import type { KeyStore } from '../keystore/key-store.js'
 import { createAdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
+import { StartError } from './start-error.js'
 import { createMetrics } from '../telemetry/metrics.js'
 import type { TokenService } from '../issuer/service.js'
 import type { Config } from '../config/schema.js'
 
 /** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
-export class StartError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-  ) {
-    super(message)
-  }
-}
+export { StartError }
 
 export interface GatehouseOptions {
   readonly configFile: string
