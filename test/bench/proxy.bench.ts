@@ -10,7 +10,7 @@
 // Every process started is stopped by its PID at the end, on failure, on
 // Ctrl-C, and at the global deadline.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -55,8 +55,17 @@ const PIN = TASKSET !== null && NCPU >= 2 && env.BENCH_PIN !== '0'
 const PROXY_CPU = PIN ? Math.floor(int('BENCH_PROXY_CPU', 1, 0)) : null
 const LOAD_CPU = PIN ? Math.floor(int('BENCH_LOAD_CPU', 0, 0)) : null
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info'
-/** Extra node flags for Gatehouse, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
-const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/** The image's NODE_OPTIONS (deploy/Dockerfile): its heap limits are Gatehouse's defaults (issue 17). */
+function imageNodeOptions(): string {
+  try {
+    const m = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(PROJECT_ROOT, 'deploy', 'Dockerfile'), 'utf8'))
+    return m?.[1] ?? ''
+  } catch {
+    return ''
+  }
+}
+/** Node flags for Gatehouse (and node-floor): the image's by default; e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
+const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? imageNodeOptions()).split(' ').filter(Boolean)
 const WRK = onPath('wrk')
 const TAIL_PROBE = path.join(PROJECT_ROOT, 'test', 'bench', 'tail-probe.mjs')
 const STARTUP_RUNS = Math.floor(int('BENCH_STARTUP_RUNS', QUICK ? 3 : 10, 0))
