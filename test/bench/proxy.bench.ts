@@ -401,7 +401,7 @@ async function main(): Promise<number> {
       )
       let gh: RunningGatehouse | null = null
       // Fixed-rate scenarios run Gatehouse with the tail probe (GC, log flushes, timers, event-loop delay).
-      const probeFile = sc.paced && !sc.nodeFloor ? path.join(tmp, `${sc.name}.tail.json`) : null
+      const probeFile = sc.paced && !sc.nodeFloor && env.BENCH_TAIL_PROBE !== '0' ? path.join(tmp, `${sc.name}.tail.json`) : null
       tailRuns.length = 0
       try {
         gh = sc.nodeFloor
