@@ -20,19 +20,13 @@ import { writeAnswer } from '../server/problem.js'
 import { answer } from '../outcome/answer.js'
 import type { WireCode } from '../outcome/catalogue.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
+import { StartError } from './start-error.js'
 import { createMetrics } from '../telemetry/metrics.js'
 import type { TokenService } from '../issuer/service.js'
 import type { Config } from '../config/schema.js'
 
 /** Exit code 1: the config is wrong; 2: it is fine but the process cannot start. */
-export class StartError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-  ) {
-    super(message)
-  }
-}
+export { StartError }
 
 export interface GatehouseOptions {
   readonly configFile: string

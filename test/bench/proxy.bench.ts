@@ -10,7 +10,7 @@
 // Every process started is stopped by its PID at the end, on failure, on
 // Ctrl-C, and at the global deadline.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -23,7 +23,8 @@ import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory
 import { requestOnce } from './lib/raw-client.js'
 import { startBenchServer } from './lib/serve.js'
 import { rawRequest, writeRequestFile } from './lib/requests.js'
-import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult } from './lib/report.js'
+import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult, type StartupRow } from './lib/report.js'
+import { attributeTail } from './lib/tail.js'
 
 // ------------------------------------------------------------------ knobs
 const env = process.env
@@ -54,9 +55,20 @@ const PIN = TASKSET !== null && NCPU >= 2 && env.BENCH_PIN !== '0'
 const PROXY_CPU = PIN ? Math.floor(int('BENCH_PROXY_CPU', 1, 0)) : null
 const LOAD_CPU = PIN ? Math.floor(int('BENCH_LOAD_CPU', 0, 0)) : null
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info'
-/** Extra node flags for Gatehouse, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
-const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/** The image's NODE_OPTIONS (deploy/Dockerfile): its heap limits are Gatehouse's defaults (issue 17). */
+function imageNodeOptions(): string {
+  try {
+    const m = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(PROJECT_ROOT, 'deploy', 'Dockerfile'), 'utf8'))
+    return m?.[1] ?? ''
+  } catch {
+    return ''
+  }
+}
+/** Node flags for Gatehouse (and node-floor): the image's by default; e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
+const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? imageNodeOptions()).split(' ').filter(Boolean)
 const WRK = onPath('wrk')
+const TAIL_PROBE = path.join(PROJECT_ROOT, 'test', 'bench', 'tail-probe.mjs')
+const STARTUP_RUNS = Math.floor(int('BENCH_STARTUP_RUNS', QUICK ? 3 : 10, 0))
 const LOADGEN = env.BENCH_LOADGEN ?? (WRK ? 'wrk' : 'autocannon')
 if (LOADGEN !== 'wrk' && LOADGEN !== 'autocannon') usage(`BENCH_LOADGEN=${LOADGEN}: wrk or autocannon`)
 if (LOADGEN === 'wrk' && !WRK) usage('BENCH_LOADGEN=wrk but wrk is not on PATH (apt-get install wrk)')
@@ -287,6 +299,7 @@ async function main(): Promise<number> {
   let redis: ChildProcess | null = null
   const results: ScenarioResult[] = []
   let verify: BenchReport['verify'] = []
+  let startup: StartupRow[] = []
   try {
     // ---- credentials
     const t0 = performance.now()
@@ -322,6 +335,8 @@ async function main(): Promise<number> {
 
     // ---- jwtVerify alone on the proxy core (nothing else runs there yet)
     verify = await runVerifyLoop(ctx, tmp)
+    // ---- CLI start-up CPU on the proxy core
+    startup = measureStartup(tmp, upstreamUrl, childEnvBase)
 
     const ancestors = selfAndAncestors()
     const snapshot = (gh: RunningGatehouse | null): Snapshot => ({
@@ -385,10 +400,19 @@ async function main(): Promise<number> {
         ),
       )
       let gh: RunningGatehouse | null = null
+      // Fixed-rate scenarios run Gatehouse with the tail probe (GC, log flushes, timers, event-loop delay).
+      const probeFile = sc.paced && !sc.nodeFloor && env.BENCH_TAIL_PROBE !== '0' ? path.join(tmp, `${sc.name}.tail.json`) : null
+      tailRuns.length = 0
       try {
         gh = sc.nodeFloor
           ? await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase, GH_NODE_ARGS)
-          : await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
+          : await startGatehouse(
+              configFile,
+              PROXY_CPU,
+              { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret, ...(probeFile ? { TAIL_PROBE_OUT: probeFile } : {}) },
+              probeFile ? ['--import', TAIL_PROBE, ...GH_NODE_ARGS] : GH_NODE_ARGS,
+            )
+        if (!sc.nodeFloor) res.rssIdleMb = (pidMemory(gh.pid)?.rssKb ?? Number.NaN) / 1024
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
         for (const i of picks) {
@@ -433,6 +457,13 @@ async function main(): Promise<number> {
         log(`${sc.name}: FAILED — ${res.failed}`)
       } finally {
         if (gh) await gh.stop()
+        if (probeFile && tailRuns.length > 0) {
+          res.tail = attributeTail(
+            probeFile,
+            tailRuns.flatMap((t) => t.slowest),
+            tailRuns.map((t) => t.window),
+          )
+        }
         if (redis) await stopChild(redis, 3000)
         redis = null
         redisPid = 0
@@ -477,6 +508,7 @@ async function main(): Promise<number> {
     },
     verify,
     scenarios: results,
+    startup,
   }
   report.targets = computeTargets(report)
   const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -516,6 +548,35 @@ async function main(): Promise<number> {
   return results.some((r) => r.failed) ? 1 : 0
 }
 
+/** The current scenario's Gatehouse runs: their p99 samples and time windows (epoch ms), for the tail attribution. */
+const tailRuns: { slowest: [number, number][]; window: [number, number] }[] = []
+
+/**
+ * CPU (user+system) of `gatehouse --help`, `check-config` and `keys list`, each run
+ * STARTUP_RUNS times on the proxy core; from this process's reaped-children ticks.
+ */
+function measureStartup(tmp: string, upstreamUrl: string, childEnv: NodeJS.ProcessEnv): StartupRow[] {
+  if (STARTUP_RUNS === 0 || !HAS_PROC) return []
+  const config = path.join(tmp, 'startup.yaml')
+  writeFileSync(
+    config,
+    stringify({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, upstream: { url: upstreamUrl }, apis: [{ name: 'public', prefixes: ['/'], public: true }], store: { type: 'file', path: './keys-small.json' } }),
+  )
+  const rows: StartupRow[] = []
+  for (const args of [['--help'], ['check-config', '--config', config], ['keys', 'list', '--config', config]]) {
+    const before = pidStat(process.pid)
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const cmd = PIN && TASKSET ? [TASKSET, '-c', String(PROXY_CPU), process.execPath] : [process.execPath]
+      spawnSync(cmd[0] as string, [...cmd.slice(1), MAIN, ...args], { cwd: tmp, env: childEnv, stdio: 'ignore', timeout: 30_000 })
+    }
+    const after = pidStat(process.pid)
+    const ticks = before && after ? after.childTicks - before.childTicks : Number.NaN
+    rows.push({ command: args.join(' ').replace(config, 'FILE'), runs: STARTUP_RUNS, cpuMs: (ticks * 1000) / CLK_TCK / STARTUP_RUNS })
+  }
+  log(`start-up CPU: ${rows.map((r) => `${r.command} ${r.cpuMs.toFixed(0)} ms`).join(', ')}`)
+  return rows
+}
+
 async function timedRun(
   gen: LoadGenerator,
   spec: RunSpec,
@@ -542,11 +603,13 @@ async function timedRun(
   sample()
   const sampler = setInterval(sample, 250)
   let r: LoadResult
+  const runStart = performance.timeOrigin + performance.now()
   try {
     r = await gen.run(spec)
   } finally {
     clearInterval(sampler)
   }
+  if (gh && r.slowest) tailRuns.push({ slowest: r.slowest, window: [runStart, performance.timeOrigin + performance.now()] })
   const a = snapshot(gh)
   sample()
   const cacheAfter = gh ? await gh.cacheCounters() : null
