@@ -10,6 +10,7 @@ import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
+import { compileForwardAuth, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
 import { createIpFilter, createIpSet } from '../pipeline/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import { createFailureThrottle } from '../pipeline/failure-throttle.js'
@@ -30,6 +31,8 @@ export interface Runtime extends DecideRuntime {
   readonly apiNames: readonly string[]
   /** The token service's compiled `issuer:` section, or null when it is off. */
   readonly service: ServiceRuntime | null
+  /** The decision endpoint (SPEC §10), or null when `forwardAuth` is absent. */
+  readonly forwardAuth: ForwardAuthRuntime | null
   close(): void
 }
 
@@ -100,7 +103,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
   }
-  const runtime: Runtime = {
+  const base: Omit<Runtime, 'forwardAuth'> = {
     config: c,
     file: loaded.file,
     ipFilter: createIpFilter(c.ipFilter),
@@ -135,7 +138,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     upstream,
     close: () => jwt.verifier.close(),
   }
-  return { ok: true, value: runtime }
+  const forwardAuth = c.forwardAuth ? compileForwardAuth(c.forwardAuth, c.trustedProxies, base) : null
+  return { ok: true, value: { ...base, forwardAuth } }
 }
 
 async function compileService(c: Config, users: UserDirectory | null, problems: Problem[]): Promise<ServiceRuntime | null> {

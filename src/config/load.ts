@@ -11,6 +11,7 @@ import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../pipeline/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from '../keystore/redis-config.js'
+import { checkDecisionPath } from '../pipeline/decision-request.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile<Config>(ConfigSchema)
@@ -129,6 +130,8 @@ function checkFields(c: Config, problems: Problem[]): void {
   checkCidrs(c.trustedProxies, 'trustedProxies', problems)
   checkCidrs(c.ipFilter?.allow, 'ipFilter.allow', problems)
   checkCidrs(c.ipFilter?.deny, 'ipFilter.deny', problems)
+  checkCidrs(c.forwardAuth?.trustedCallers, 'forwardAuth.trustedCallers', problems)
+  if (typeof c.forwardAuth?.path === 'string') problems.push(...checkDecisionPath(c.forwardAuth.path))
   checkFilesExist(c, problems)
 
   let url: URL | null = null

@@ -26,6 +26,7 @@ export type DenyReason =
   | 'credential_throttled'
   | 'permission_insufficient'
   | 'store_unavailable'
+  | 'caller_untrusted'
 
 /** Who a request acts as, once authenticated (SPEC §4). */
 export interface Identity {
@@ -113,6 +114,8 @@ export const REASONS: Readonly<Record<DenyReason, ReasonInfo>> = Object.freeze({
   permission_insufficient: { status: 403, title: 'Permission insufficient', bearerError: 'insufficient_scope' },
   // SPEC §8: the store reconnects by itself (within a second of Redis answering again).
   store_unavailable: { status: 503, title: 'Credential store unavailable', retryAfterSeconds: 1 },
+  // SPEC §10: only forwardAuth.trustedCallers may ask for decisions.
+  caller_untrusted: { status: 403, title: 'Caller may not ask for decisions' },
 })
 
 export const DENY_REASONS = Object.freeze(Object.keys(REASONS) as DenyReason[])

@@ -14,6 +14,9 @@ export interface ProblemBody {
 
 const REALM = 'realm="gatehouse"'
 
+/** An unexpected failure: answered 500, never a pass. */
+export const INTERNAL_ERROR: ProblemBody = { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }
+
 // Problem type -> Retry-After, for the reasons that are temporary (a 503 while the store is away).
 const RETRY_AFTER: ReadonlyMap<string, string> = new Map(
   DENY_REASONS.flatMap((r) => {

@@ -10,14 +10,16 @@ import type { Duplex, Readable } from 'node:stream'
 import tls from 'node:tls'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../config/compile.js'
-import { decide, type Allowed, type Denied } from '../pipeline/decide.js'
+import { decide, type Allowed, type DecideRuntime, type Denied, type RequestFacts } from '../pipeline/decide.js'
+import { decisionForm } from '../pipeline/decision-request.js'
+import { createDecisionEndpoint, type Asked } from './decision-endpoint.js'
 import { REASONS } from '../pipeline/decision.js'
 import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics, Outcome } from '../telemetry/metrics.js'
-import { challengeFor, problemFor, sendProblem } from './problem.js'
+import { challengeFor, INTERNAL_ERROR, problemFor, sendProblem } from './problem.js'
 import { classifyUpstreamError, upstreamProblem } from './upstream-errors.js'
-import { discardRest, isBodyTooLarge, limitBody } from './body-limit.js'
+import { discardRest, hasBody, isBodyTooLarge, limitBody } from './body-limit.js'
 import { HOP_BY_HOP, UpstreamExchange } from './upstream-exchange.js'
 import { setClientIp } from '../issuer/client-ip.js'
 import type { TokenService } from '../issuer/service.js'
@@ -32,8 +34,6 @@ export interface ProxyDeps {
   /** The token service, when `issuer:` is configured (SPEC §6). */
   service(): TokenService | null
 }
-
-const INTERNAL_ERROR = { type: 'about:blank', title: 'Internal error', status: 500, detail: 'Internal error' }
 
 let sequence = 0
 const instance = Math.random().toString(36).slice(2, 8)
@@ -50,18 +50,22 @@ export function createProxyHandlers(deps: ProxyDeps) {
     outcome: Outcome,
     d: Allowed | Denied | null,
     upstreamMs: number | null,
+    asked?: Asked,
   ): void {
     const seconds = (performance.now() - start) / 1000
     const api = d?.api ? d.api.name : d && d.ok ? (d.service ? 'token_service' : 'unmatched') : '-'
-    metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
+    // A decision counts as the request it decided (SPEC §12).
+    const method = asked ? asked.method : req.method
+    metrics.request(api, method ?? 'OTHER', status, outcome, seconds)
     const identity = d?.ok ? d.identity : null
     // Only the normalised path: a query string may carry secrets (SPEC §8).
     logger.info(
       {
         reqId: requestId,
         clientIp: d?.clientIp ?? req.socket.remoteAddress,
-        method: req.method,
+        method,
         path: d?.ok ? d.path : undefined,
+        decision: asked ? true : undefined,
         api: d?.api?.name,
         user: identity?.user,
         actor: identity?.actor,
@@ -77,13 +81,10 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
-  async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Allowed | Denied | null> {
+  async function decideSafely(facts: RequestFacts, rt: DecideRuntime, requestId: string): Promise<Allowed | Denied | null> {
     const t0 = performance.now()
     try {
-      const d = await decide(
-        { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' },
-        rt,
-      )
+      const d = await decide(facts, rt)
       metrics.decision((performance.now() - t0) / 1000)
       return d
     } catch (err) {
@@ -103,21 +104,31 @@ export function createProxyHandlers(deps: ProxyDeps) {
     })
   }
 
-  function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number): void {
+  function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number, asked?: Asked): void {
     metrics.authFailure(d.reason)
     sendProblem(res, problemFor(d.reason, d.detail, requestId), {
       challenge: challengeFor(d.reason),
       close: hasBody(req),
       requestId,
     })
-    logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null)
+    logAndCount(req, requestId, start, REASONS[d.reason].status, 'denied', d, null, asked)
   }
+
+  const decisions = createDecisionEndpoint({
+    decideSafely,
+    refuse,
+    record: (req, requestId, start, status, outcome, d, asked) => logAndCount(req, requestId, start, status, outcome, d, null, asked),
+  })
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now()
     const requestId = nextRequestId()
     const rt = deps.runtime()
-    const d = await decideSafely(req, rt, requestId)
+    if (rt.forwardAuth !== null) {
+      const form = decisionForm(req.url ?? '', rt.forwardAuth.path)
+      if (form !== null) return decisions.answer(req, res, factsOf(req), form, rt, requestId, start)
+    }
+    const d = await decideSafely(factsOf(req), rt, requestId)
     if (d === null) {
       sendProblem(res, INTERNAL_ERROR, { close: true, requestId })
       logAndCount(req, requestId, start, 500, 'error', null, null)
@@ -204,7 +215,11 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const rt = deps.runtime()
-    const d = await decideSafely(req, rt, requestId)
+    if (rt.forwardAuth !== null && decisionForm(req.url ?? '', rt.forwardAuth.path) !== null) {
+      writeRaw(socket, 400, { type: 'about:blank', title: 'Decision requests are not upgraded', status: 400, detail: 'Decision requests are not upgraded' }, requestId)
+      return
+    }
+    const d = await decideSafely(factsOf(req), rt, requestId)
     if (d === null) {
       writeRaw(socket, 500, INTERNAL_ERROR, requestId)
       logAndCount(req, requestId, start, 500, 'error', null, null)
@@ -289,14 +304,13 @@ export function createProxyHandlers(deps: ProxyDeps) {
   return { onRequest, onUpgrade }
 }
 
+function factsOf(req: IncomingMessage): RequestFacts {
+  return { method: req.method ?? '', rawTarget: req.url ?? '', rawHeaders: req.rawHeaders, peerIp: req.socket.remoteAddress ?? '' }
+}
+
 /** A Content-Length body was checked against the limit by decide(); only a chunked one is counted as it streams. */
 function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): Readable {
   return req.headers['transfer-encoding'] === undefined ? req : limitBody(req, d.api?.maxBodyBytes ?? rt.maxBodyBytes)
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
 }
 
 /** The status line and headers of an upstream answer to an upgrade; `close` drops hop-by-hop ones and ends with Connection: close. */
