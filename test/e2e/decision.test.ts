@@ -3,11 +3,15 @@
 // same request: one pipeline). Every case also checks that the upstream saw nothing:
 // a decision never forwards.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import net from 'node:net'
+import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { createKey } from '../support/api-keys.js'
 import { bearer, startFixture, type Fixture } from '../support/fixture.js'
+import { REPO } from '../support/front-proxy.js'
+import { parse } from 'yaml'
 
 const DECIDE = '/_gatehouse/decide'
 
@@ -195,44 +199,100 @@ describe('who may ask, and what a decision request must say (SPEC §10, §12)', 
   })
 })
 
-describe('exactly the shapes the proxies send', () => {
-  // Traefik v3.3 pkg/middlewares/auth/forward.go: a GET (unless preserveRequestMethod) to
-  // `address` with the client's headers (or only authRequestHeaders), X-Forwarded-For with
-  // the client address appended, X-Forwarded-Method, -Proto, -Host, -Uri (RequestURI(), so
-  // path and query), no body.
-  test('Traefik forwardAuth: GET {path} with X-Forwarded-*', async () => {
-    const traefik = (method: string) => ({
-      'x-api-key': readKey,
+describe('exactly the shapes the proxies send, built from the shipped configs', () => {
+  interface ClientRequest {
+    readonly method: string
+    readonly target: string
+    readonly headers: Record<string, string>
+  }
+  const client = (method: string, target: string, headers: Record<string, string> = {}): ClientRequest => ({
+    method,
+    target,
+    // What a hostile client adds to every request: its own method, URI and identity.
+    headers: { 'x-original-method': 'GET', 'x-original-uri': '/api/v1/version', 'x-auth-user': 'admin', host: 'shop.example.com', ...headers },
+  })
+
+  // Traefik v3.3, pkg/middlewares/auth/forward.go: a GET to `address` (no body) carrying the
+  // client's authRequestHeaders only, then X-Forwarded-For (the client address alone, as
+  // trustForwardHeader is false), X-Forwarded-Method, -Proto, -Host and -Uri (RequestURI()).
+  const traefik = (parse(readFileSync(path.join(REPO, 'deploy/forward-auth/traefik/dynamic.yml'), 'utf8')) as {
+    http: { middlewares: { gatehouse: { forwardAuth: { address: string; trustForwardHeader: boolean; authRequestHeaders: string[]; authResponseHeadersRegex: string } } } }
+  }).http.middlewares.gatehouse.forwardAuth
+  function viaTraefik(c: ClientRequest): Promise<Answer> {
+    const pass = new Set(traefik.authRequestHeaders.map((h) => h.toLowerCase()))
+    const headers: Record<string, string> = Object.fromEntries(Object.entries(c.headers).filter(([k]) => pass.has(k.toLowerCase())))
+    Object.assign(headers, {
       'x-forwarded-for': '203.0.113.9',
-      'x-forwarded-method': method,
+      'x-forwarded-method': c.method,
       'x-forwarded-proto': 'https',
-      'x-forwarded-host': 'shop.example.com',
-      'x-forwarded-uri': '/api/v1/users/7?fields=name',
-      'user-agent': 'curl/8.5.0',
+      'x-forwarded-host': c.headers.host ?? '',
+      'x-forwarded-uri': c.target,
+      'user-agent': 'Go-http-client/1.1',
       'accept-encoding': 'gzip',
     })
-    const get = await ask(DECIDE, traefik('GET'))
+    return ask(new URL(traefik.address).pathname, headers)
+  }
+
+  test('Traefik forwardAuth (dynamic.yml): read-only GET allowed, POST refused, client-sent method headers never reach Gatehouse', async () => {
+    assert.equal(traefik.trustForwardHeader, false)
+    assert.equal(new URL(traefik.address).pathname, DECIDE)
+    const get = await viaTraefik(client('GET', '/api/v1/users/7?fields=name', { 'X-API-Key': readKey }))
     assert.equal(get.status, 200)
     assert.equal(get.headers['x-auth-user'], 'bob')
-    await refusedWith(ask(DECIDE, traefik('POST')), 403, 'permission_insufficient')
-    // preserveRequestMethod: true sends the original method itself; the header still names it.
-    await refusedWith(ask(DECIDE, traefik('PUT'), { method: 'PUT' }), 403, 'permission_insufficient')
+    await refusedWith(viaTraefik(client('POST', '/api/v1/users', { 'X-API-Key': readKey })), 403, 'permission_insufficient')
+    await refusedWith(viaTraefik(client('DELETE', '/api/v1/users/7')), 401, 'credential_missing')
+  })
+
+  test('Traefik\'s authResponseHeadersRegex covers every identity header, in every spelling a client may use', async () => {
+    const re = new RegExp(traefik.authResponseHeadersRegex.replace(/^\(\?i\)/, ''), traefik.authResponseHeadersRegex.startsWith('(?i)') ? 'i' : '')
+    const allowed = await viaTraefik(client('GET', '/api/v1/users', { 'X-API-Key': readKey }))
+    const answered = Object.keys(allowed.headers).filter((h) => h.startsWith('x-auth-'))
+    assert.ok(answered.length >= 5)
+    // Go canonicalises header names (X-Auth-User, X_auth_user) before the regex sees them.
+    for (const h of [...answered, 'X-Auth-User', 'X_auth_user', 'X-Auth_user', 'X_auth-User', 'X-Auth-Roles']) assert.match(h, re)
+    for (const h of ['Authorization', 'X-Authorization', 'X-Api-Key']) assert.doesNotMatch(h, re)
   })
 
   // Envoy 1.32 ext_authz HTTP service (source/extensions/filters/common/ext_authz/ext_authz_http_impl.cc):
   // the original :method, :path = path_prefix + the original path and query, :authority the
-  // original host, content-length 0, the allowed_headers (authorization, x-api-key, x-forwarded-for).
-  test('Envoy ext_authz (path_prefix): the original method on {path}/<original path>', async () => {
-    const envoy = { 'x-api-key': readKey, 'x-forwarded-for': '203.0.113.9', 'content-length': '0', 'x-envoy-expected-rq-timeout-ms': '250', 'x-forwarded-proto': 'https' }
-    const get = await ask(`${DECIDE}/api/v1/users/7?fields=name`, envoy)
+  // original host, content-length 0 (no body), authorization, and the client headers matching
+  // allowed_headers; x-forwarded-for already carries the peer Envoy appended (use_remote_address).
+  const envoyFilter = findExtAuthz(parse(readFileSync(path.join(REPO, 'deploy/forward-auth/envoy/envoy.yaml'), 'utf8')))
+  function viaEnvoy(c: ClientRequest, peer = '203.0.113.9'): Promise<Answer> {
+    const allowed = envoyFilter.allowed_headers.patterns.map((p) => p.exact)
+    const headers: Record<string, string> = { 'content-length': '0', host: c.headers.host ?? '', 'x-envoy-expected-rq-timeout-ms': '1000' }
+    for (const [k, v] of Object.entries(c.headers)) if (k.toLowerCase() === 'authorization' || allowed.includes(k.toLowerCase())) headers[k] = v
+    headers['x-forwarded-for'] = c.headers['x-forwarded-for'] ? `${c.headers['x-forwarded-for']}, ${peer}` : peer
+    return ask(envoyFilter.http_service.path_prefix + c.target, headers, { method: c.method })
+  }
+
+  test('Envoy ext_authz (envoy.yaml, path_prefix): the original method on {path}/<original path>', async () => {
+    assert.equal(envoyFilter.http_service.path_prefix, DECIDE)
+    assert.equal(envoyFilter.failure_mode_allow, false)
+    const get = await viaEnvoy(client('GET', '/api/v1/users/7?fields=name', { 'x-api-key': readKey }))
     assert.equal(get.status, 200)
     assert.equal(get.headers['x-auth-user'], 'bob')
     assert.equal(get.headers['x-auth-permissions'], 'users:r')
-    const head = await ask(`${DECIDE}/api/v1/users`, envoy, { method: 'HEAD' })
-    assert.equal(head.status, 200)
-    await refusedWith(ask(`${DECIDE}/api/v1/users`, envoy, { method: 'POST' }), 403, 'permission_insufficient')
-    await refusedWith(ask(`${DECIDE}/api/v1/users/..%2f..%2fadmin`, envoy), 400, 'path_invalid')
-    await refusedWith(ask(`${DECIDE}/api/v1/users`, { 'x-forwarded-for': '203.0.113.9' }, { method: 'DELETE' }), 401, 'credential_missing')
+    assert.equal((await viaEnvoy(client('HEAD', '/api/v1/users', { 'x-api-key': readKey }))).status, 200)
+    await refusedWith(viaEnvoy(client('POST', '/api/v1/users', { 'x-api-key': readKey })), 403, 'permission_insufficient')
+    await refusedWith(viaEnvoy(client('GET', '/api/v1/users/..%2f..%2fadmin', { 'x-api-key': readKey })), 400, 'path_invalid')
+    const r = await refusedWith(viaEnvoy(client('DELETE', '/api/v1/users')), 401, 'credential_missing')
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="gatehouse", ApiKey realm="gatehouse"')
+    // The client address is the hop Envoy appended; one the client chose sits to its left.
+    assert.equal((await viaEnvoy(client('GET', '/api/v1/users', { 'x-api-key': readKey, 'x-forwarded-for': '198.51.100.1' }))).status, 200)
+    await refusedWith(viaEnvoy(client('GET', '/api/v1/users', { 'x-api-key': readKey, 'x-forwarded-for': '203.0.113.1' }), '198.51.100.7'), 403, 'ip_denied')
+  })
+
+  test('Istio\'s extension provider (mesh-config.yaml) asks the same way: pathPrefix and only the credential headers', async () => {
+    const mesh = parse(readFileSync(path.join(REPO, 'deploy/forward-auth/istio/mesh-config.yaml'), 'utf8')) as {
+      spec: { meshConfig: { extensionProviders: { envoyExtAuthzHttp: { pathPrefix: string; includeRequestHeadersInCheck: string[]; headersToUpstreamOnAllow: string[] } }[] } }
+    }
+    const p = mesh.spec.meshConfig.extensionProviders[0]!.envoyExtAuthzHttp
+    assert.equal(p.pathPrefix, DECIDE)
+    assert.deepEqual(p.includeRequestHeadersInCheck.filter((h) => /method|uri/i.test(h)), [])
+    const get = await ask(`${p.pathPrefix}/api/v1/users`, { 'x-api-key': readKey })
+    assert.deepEqual(Object.keys(get.headers).filter((h) => h.startsWith('x-auth-')).filter((h) => !p.headersToUpstreamOnAllow.includes(h)), [])
+    await refusedWith(ask(`${p.pathPrefix}/api/v1/users`, { 'x-api-key': readKey }, { method: 'PATCH' }), 403, 'permission_insufficient')
   })
 
   test('a CORS preflight is refused like any unauthenticated request (no CORS setting yet)', async () => {
@@ -328,4 +388,19 @@ function rawAsk(text: string): Promise<string> {
     socket.on('error', () => undefined)
     socket.write(text)
   })
+}
+
+interface ExtAuthz {
+  failure_mode_allow: boolean
+  allowed_headers: { patterns: { exact: string }[] }
+  http_service: { path_prefix: string }
+}
+
+/** The ext_authz filter's typed_config inside envoy.yaml. */
+function findExtAuthz(bootstrap: unknown): ExtAuthz {
+  const hcm = (bootstrap as { static_resources: { listeners: { filter_chains: { filters: { typed_config: { http_filters: { name: string; typed_config: unknown }[] } }[] }[] }[] } })
+    .static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config
+  const f = hcm.http_filters.find((x) => x.name === 'envoy.filters.http.ext_authz')
+  if (!f) throw new Error('envoy.yaml has no ext_authz filter')
+  return f.typed_config as ExtAuthz
 }
