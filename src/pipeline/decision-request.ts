@@ -55,7 +55,8 @@ export function decisionForm(rawTarget: string, path: string): DecisionForm | nu
   return c === 0x3f ? 'headers' : c === 0x2f ? 'prefix' : null
 }
 
-const NAMES = ['x-forwarded-method', 'x-forwarded-uri', 'x-original-method', 'x-original-uri'] as const
+// X-Original-URL (an absolute URL) is what ingress-nginx's auth-url sends beside X-Original-Method.
+const NAMES = ['x-forwarded-method', 'x-forwarded-uri', 'x-original-method', 'x-original-uri', 'x-original-url'] as const
 type Named = Partial<Record<(typeof NAMES)[number], string>>
 
 export function readDecisionRequest(req: RequestFacts, form: DecisionForm, fa: ForwardAuthRuntime): DecisionAsk {
@@ -82,8 +83,11 @@ export function readDecisionRequest(req: RequestFacts, form: DecisionForm, fa: F
     return { ok: true, facts: { ...req, rawTarget: req.rawTarget.slice(fa.path.length) } }
   }
 
+  const url = named['x-original-url']
+  const fromUrl = url === undefined ? undefined : targetOfUrl(url)
+  if (fromUrl === null) return fail('request_malformed', peer, 'X-Original-URL is not an absolute http(s) URL')
   const method = agree(named['x-forwarded-method'], named['x-original-method'])
-  const uri = agree(named['x-forwarded-uri'], named['x-original-uri'])
+  const uri = agree(agree(named['x-forwarded-uri'], named['x-original-uri']), fromUrl)
   if (method === CONFLICT || uri === CONFLICT) {
     return fail('request_malformed', peer, 'X-Forwarded-* and X-Original-* name different requests')
   }
@@ -95,10 +99,22 @@ export function readDecisionRequest(req: RequestFacts, form: DecisionForm, fa: F
 
 const CONFLICT = Symbol('conflict')
 
-function agree(a: string | undefined, b: string | undefined): string | undefined | typeof CONFLICT {
-  if (a === undefined) return b
+function agree(a: string | undefined | typeof CONFLICT, b: string | undefined): string | undefined | typeof CONFLICT {
+  if (a === undefined || a === CONFLICT) return a === CONFLICT ? a : b
   if (b === undefined || a === b) return a
   return CONFLICT
+}
+
+/**
+ * `scheme://host/path?query` -> `/path?query`. ingress-nginx builds it as
+ * `$scheme://$http_host$request_uri`, and nginx refuses a Host holding `/`, so the
+ * first `/` after `://` starts the original request-target. null: not that shape.
+ */
+function targetOfUrl(url: string): string | null {
+  const m = /^https?:\/\//i.exec(url)
+  if (!m) return null
+  const slash = url.indexOf('/', m[0].length)
+  return slash === -1 ? null : url.slice(slash)
 }
 
 // RFC 9110 §5.6.2 tchar.

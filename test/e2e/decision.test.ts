@@ -178,6 +178,19 @@ describe('who may ask, and what a decision request must say (SPEC §10, §12)', 
     assert.equal(f.upstream.requests.length, seen)
   })
 
+  test('ingress-nginx\'s convention: X-Original-Method with the absolute X-Original-URL', async () => {
+    const url = (u: string) => ({ 'x-original-method': 'GET', 'x-original-url': u })
+    const ok = await ask(DECIDE, { 'x-api-key': readKey, ...url('https://shop.example.com/api/v1/users/7?x=1') })
+    assert.equal(ok.status, 200)
+    assert.equal(ok.headers['x-auth-user'], 'bob')
+    await refusedWith(ask(DECIDE, { 'x-api-key': readKey, 'x-original-method': 'POST', 'x-original-url': 'http://shop/api/v1/users' }), 403, 'permission_insufficient')
+    // A Host with `?` (nginx lets it through) does not move the path.
+    await refusedWith(ask(DECIDE, { 'x-api-key': readKey, ...url('http://x?/api/v1/version/../sessions') }), 403, 'permission_insufficient')
+    await refusedWith(ask(DECIDE, { 'x-api-key': readKey, ...url('/api/v1/users') }), 400, 'request_malformed')
+    await refusedWith(ask(DECIDE, { 'x-api-key': readKey, ...url('http://shop.example.com') }), 400, 'request_malformed')
+    await refusedWith(ask(DECIDE, { 'x-api-key': readKey, ...url('http://shop/api/v1/users'), 'x-original-uri': '/api/v1/version' }), 400, 'request_malformed')
+  })
+
   test('both conventions agreeing are accepted', async () => {
     const r = await ask(DECIDE, { 'x-api-key': readKey, ...named('GET', '/api/v1/users'), ...original('GET', '/api/v1/users') })
     assert.equal(r.status, 200)

@@ -155,12 +155,12 @@ for (const front of fronts) {
     })
 
     test('a client naming its own method (X-Forwarded-Method: GET, X-Original-Method: GET) on a POST is still refused', async () => {
-      const lies = { 'x-forwarded-method': 'GET', 'x-original-method': 'GET', 'x-forwarded-uri': '/api/v1/users', 'x-original-uri': '/api/v1/users' }
+      const lies = { 'x-forwarded-method': 'GET', 'x-original-method': 'GET', 'x-forwarded-uri': '/api/v1/users', 'x-original-uri': '/api/v1/users', 'x-original-url': 'http://shop/api/v1/users' }
       await refused('/api/v1/users', { method: 'POST', headers: { 'x-api-key': s.readKey, ...lies }, body: '{}' }, 403)
       await refused('/api/v1/users', { method: 'DELETE', headers: { 'x-api-key': s.readKey, 'x-original-method': 'GET' } }, 403)
       await refused('/api/v1/users', { method: 'PUT', headers: { 'x-api-key': s.readKey, 'x-forwarded-method': 'GET' }, body: '{}' }, 403)
       // Pointing the URI at a public API does not help either.
-      await refused('/api/v1/users', { method: 'POST', headers: { 'x-forwarded-uri': '/api/v1/version', 'x-original-uri': '/api/v1/version' }, body: '{}' }, 401)
+      await refused('/api/v1/users', { method: 'POST', headers: { 'x-forwarded-uri': '/api/v1/version', 'x-original-uri': '/api/v1/version', 'x-original-url': 'http://shop/api/v1/version' }, body: '{}' }, 401)
     })
 
     test('a spoofed X-Auth-User (any spelling) never reaches the API', async () => {
