@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { createKey } from '../support/api-keys.js'
-import { caddyTool, freePort, nginxTool, readTemplate, startCaddy, startNginx, type FrontProxy } from '../support/front-proxy.js'
+import { caddyTool, freePort, nginxTool, readTemplate, startCaddy, startNginx, withDecisionCache, type FrontProxy } from '../support/front-proxy.js'
 import { startHttpTap, type HttpTap } from '../support/http-tap.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
@@ -69,6 +69,21 @@ const fronts: Front[] = [
         ['listen 80;', `listen 127.0.0.1:${port};`],
       ])
       return startNginx(site, port)
+    },
+  },
+  {
+    name: 'nginx with the decision cache (decision-cache.conf)',
+    skip: nginxTool.skip,
+    stripsByPrefix: false,
+    async start(s) {
+      const port = await freePort()
+      const site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
+        ['server 127.0.0.1:8080;', `server 127.0.0.1:${s.tap.port};`],
+        ['server 127.0.0.1:3000;', `server 127.0.0.1:${s.api.port};`],
+        ['listen 80;', `listen 127.0.0.1:${port};`],
+      ])
+      // A relative cache path lives in nginx's own prefix folder, removed with it.
+      return startNginx(withDecisionCache(site, 'decision-cache'), port)
     },
   },
   {
@@ -210,6 +225,19 @@ for (const front of fronts) {
       const seen = s.api.requests.length
       await refused('/api/v1/sessions', { headers: { 'x-api-key': s.readKey } }, 403)
       assert.equal(s.api.requests.length, seen)
+    })
+
+    test('a repeated GET is decided again, or (decision cache) answered from the cache without ever serving another method or credential', async () => {
+      const asked = s.tap.requests.length
+      for (let i = 0; i < 3; i++) assert.equal((await send('/api/v1/users/cached', { headers: { 'x-api-key': s.readKey } })).status, 200)
+      const decisions = s.tap.requests.length - asked
+      if (front.name.includes('cache')) assert.equal(decisions, 1, 'the cache answers the repeats')
+      else assert.equal(decisions, 3)
+      // Same credential and URI, another method: never the cached GET's answer.
+      await refused('/api/v1/users/cached', { method: 'POST', headers: { 'x-api-key': s.readKey }, body: '{}' }, 403)
+      // Same method and URI, no credential or another one: never the cached answer either.
+      await refused('/api/v1/users/cached', {}, 401)
+      await refused('/api/v1/users/cached', { headers: { 'x-api-key': s.readKey.slice(0, -4) + 'AAAA' } }, 401)
     })
 
     test('the decision endpoint is not reachable through the front proxy as a way around it', async () => {

@@ -45,24 +45,30 @@ export async function startNginx(site: string, port: number): Promise<FrontProxy
   // Started as root, nginx's workers run as an unprivileged user: they must reach their temp folders.
   await chmod(dir, 0o755)
   await writeFile(path.join(dir, 'site.conf'), site)
-  await writeFile(
-    path.join(dir, 'nginx.conf'),
-    [
-      'worker_processes 1;',
-      'daemon off;',
-      `pid ${dir}/nginx.pid;`,
-      `error_log ${dir}/error.log warn;`,
-      'events { worker_connections 256; }',
-      'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
-      `  include ${dir}/site.conf;`,
-      '}',
-      '',
-    ].join('\n'),
-  )
-  const child = spawn(bin, ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await writeFile(path.join(dir, 'nginx.conf'), nginxMainConf(dir))
+  const child = spawn(bin, nginxArgs(dir), { stdio: ['ignore', 'pipe', 'pipe'] })
   return started(child, port, dir, path.join(dir, 'error.log'))
+}
+
+/** The main nginx.conf around `dir`/site.conf: one worker, everything kept inside `dir`. */
+export function nginxMainConf(dir: string, connections = 256): string {
+  return [
+    'worker_processes 1;',
+    'daemon off;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log warn;`,
+    `events { worker_connections ${connections}; }`,
+    'http {',
+    '  access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`),
+    `  include ${dir}/site.conf;`,
+    '}',
+    '',
+  ].join('\n')
+}
+
+export function nginxArgs(dir: string): string[] {
+  return ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`]
 }
 
 /** Caddy with `caddyfile`, its data and config folders inside a temp dir. */
@@ -121,4 +127,18 @@ function accepts(port: number): Promise<boolean> {
     })
     s.once('error', () => resolve(false))
   })
+}
+
+/**
+ * deploy/forward-auth/nginx/gatehouse.conf with the optional decision cache turned on
+ * the way decision-cache.conf says: the cache declared at http level, the file
+ * included in the decision location.
+ */
+export function withDecisionCache(site: string, cacheDir: string): string {
+  const at = 'location = /_gatehouse/decide {'
+  if (!site.includes(at)) throw new Error(`gatehouse.conf no longer has "${at}"`)
+  return (
+    `proxy_cache_path ${cacheDir} keys_zone=gatehouse_decisions:1m max_size=10m inactive=60s;\n` +
+    site.replace(at, `${at}\n        include ${path.join(REPO, 'deploy/forward-auth/nginx/decision-cache.conf')};`)
+  )
 }
