@@ -19,7 +19,10 @@ import type { Logger } from '../telemetry/logger.js'
 import type { Metrics, Outcome } from '../telemetry/metrics.js'
 import { sendAnswer, writeAnswer } from './problem.js'
 import { classifyUpstreamError } from './upstream-errors.js'
-import { discardRest, isBodyTooLarge, limitBody } from './body-limit.js'
+import { discardRest, hasBody, isBodyTooLarge, limitBody } from './body-limit.js'
+import { decisionForm } from '../pipeline/decision-request.js'
+import { createDecisionEndpoint, type Asked } from './decision-endpoint.js'
+import type { DecideRuntime } from '../pipeline/decide.js'
 import { HOP_BY_HOP, UpstreamExchange } from './upstream-exchange.js'
 import { setClientIp } from '../issuer/client-ip.js'
 import type { TokenService } from '../issuer/service.js'
@@ -113,18 +116,22 @@ export function createProxyHandlers(deps: ProxyDeps) {
     outcome: Outcome,
     d: Decision | null,
     upstreamMs: number | null,
+    asked?: Asked,
   ): void {
     const seconds = (performance.now() - start) / 1000
     const api = d?.api ? d.api.name : d && d.ok ? (d.route === 'service' ? 'token_service' : 'unmatched') : '-'
-    metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
+    // A decision counts as the request it decided (SPEC §12).
+    const method = asked ? asked.method : req.method
+    metrics.request(api, method ?? 'OTHER', status, outcome, seconds)
     const identity = d?.ok && d.route === 'upstream' ? d.identity : null
     // Only the normalised path: a query string may carry secrets (SPEC §8).
     logger.info(
       {
         reqId: requestId,
         clientIp: d?.clientIp ?? req.socket.remoteAddress,
-        method: req.method,
+        method,
         path: d?.ok ? d.path : undefined,
+        decision: asked ? true : undefined,
         api: d?.api?.name,
         user: identity?.user,
         actor: identity?.actor,
@@ -140,10 +147,10 @@ export function createProxyHandlers(deps: ProxyDeps) {
   }
 
   /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
-  async function decideSafely(req: IncomingMessage, rt: Runtime, requestId: string): Promise<Decision | null> {
+  async function decideSafely(facts: RequestFacts, rt: DecideRuntime, requestId: string): Promise<Decision | null> {
     const t0 = performance.now()
     try {
-      const d = await decide(factsOf(req), rt)
+      const d = await decide(facts, rt)
       metrics.decision((performance.now() - t0) / 1000)
       return d
     } catch (err) {
@@ -164,17 +171,27 @@ export function createProxyHandlers(deps: ProxyDeps) {
     })
   }
 
-  function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number): void {
+  function refuse(req: IncomingMessage, res: ServerResponse, d: Denied, requestId: string, start: number, asked?: Asked): void {
     metrics.authFailure(d.reason)
     sendAnswer(res, answer(d.reason, { detail: d.detail, requestId, close: hasBody(req) }))
-    logAndCount(req, requestId, start, OUTCOMES[d.reason].status, 'denied', d, null)
+    logAndCount(req, requestId, start, OUTCOMES[d.reason].status, 'denied', d, null, asked)
   }
+
+  const decisions = createDecisionEndpoint({
+    decideSafely,
+    refuse,
+    record: (req, requestId, start, status, outcome, d, asked) => logAndCount(req, requestId, start, status, outcome, d, null, asked),
+  })
 
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const start = performance.now()
     const requestId = nextRequestId()
     const rt = deps.runtime()
-    const d = await decideSafely(req, rt, requestId)
+    if (rt.forwardAuth !== null) {
+      const form = decisionForm(req.url ?? '', rt.forwardAuth.path)
+      if (form !== null) return decisions.answer(req, res, factsOf(req), form, rt, requestId, start)
+    }
+    const d = await decideSafely(factsOf(req), rt, requestId)
     if (d === null) {
       sendAnswer(res, answer('internal_error', { close: true, requestId }))
       logAndCount(req, requestId, start, 500, 'error', null, null)
@@ -261,7 +278,11 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const rt = deps.runtime()
-    const d = await decideSafely(req, rt, requestId)
+    if (rt.forwardAuth !== null && decisionForm(req.url ?? '', rt.forwardAuth.path) !== null) {
+      writeAnswer(socket, answer('upgrade_decision', { requestId, close: true }))
+      return
+    }
+    const d = await decideSafely(factsOf(req), rt, requestId)
     if (d === null) {
       writeAnswer(socket, answer('internal_error', { requestId, close: true }))
       logAndCount(req, requestId, start, 500, 'error', null, null)
@@ -374,11 +395,6 @@ function factsOf(req: IncomingMessage): RequestFacts {
 /** A Content-Length body was checked against the limit by decide(); only a chunked one is counted as it streams. */
 function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): Readable {
   return req.headers['transfer-encoding'] === undefined ? req : limitBody(req, d.api?.maxBodyBytes ?? rt.maxBodyBytes)
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')
 }
 
 /** The status line and headers of an upstream answer to an upgrade; `close` drops hop-by-hop ones and ends with Connection: close. */

@@ -10,7 +10,7 @@
 // Every process started is stopped by its PID at the end, on failure, on
 // Ctrl-C, and at the global deadline.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -23,6 +23,7 @@ import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory
 import { requestOnce } from './lib/raw-client.js'
 import { startBenchServer } from './lib/serve.js'
 import { rawRequest, writeRequestFile } from './lib/requests.js'
+import { freePort, nginxArgs, nginxMainConf, readTemplate, withDecisionCache } from '../support/front-proxy.js'
 import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult, type StartupRow } from './lib/report.js'
 import { attributeTail } from './lib/tail.js'
 
@@ -98,6 +99,11 @@ interface ScenarioDef {
   readonly note?: string
   /** Run test/bench/node-floor.ts in Gatehouse's place (the reference, not Gatehouse). */
   readonly nodeFloor?: boolean
+  /**
+   * Decision mode (SPEC §10): nginx with deploy/forward-auth/nginx/gatehouse.conf (and the
+   * optional decision cache) in front, asking Gatehouse; both on the proxy core, CPU counted for the pair.
+   */
+  readonly front?: 'nginx' | 'nginx-cached'
   requests(ctx: Ctx): Promise<Buffer[]>
 }
 
@@ -166,6 +172,22 @@ const SCENARIOS: ScenarioDef[] = [
     note: `the memory target: 1,000 connections and ${DISTINCT} cached credentials`,
     requests: async (ctx) => (await ctx.keysLarge()).map((k) => GET('/api/items/42', { 'X-API-Key': k })),
   },
+  {
+    name: 'decision-nginx',
+    title: 'one API key via nginx auth_request -> Gatehouse decision (the pair on the proxy core)',
+    expect: 200,
+    front: 'nginx',
+    note: 'compare with `apikey` (Gatehouse proxying the same request alone): CPU µs/req here is nginx (master and worker) plus Gatehouse',
+    requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })],
+  },
+  {
+    name: 'decision-nginx-cached',
+    title: 'the same with the nginx decision cache (decision-cache.conf, 5 s)',
+    expect: 200,
+    front: 'nginx-cached',
+    note: 'repeats of one credential are answered by nginx from its cache: a revoked key keeps working through nginx for up to 5 s',
+    requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })],
+  },
   { name: 'redis', title: 'one API key, Redis store', expect: 200, requests: async () => [] },
   { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, requests: async () => [GET('/public/items/42')] },
   {
@@ -176,7 +198,7 @@ const SCENARIOS: ScenarioDef[] = [
     requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token('RS256')))],
   },
 ]
-const QUICK_SET = ['public', 'node-floor', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'reject-nocred', 'rate-jwt-rs256']
+const QUICK_SET = ['public', 'node-floor', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'decision-nginx', 'reject-nocred', 'rate-jwt-rs256']
 
 function selectScenarios(): ScenarioDef[] {
   const raw = env.BENCH_SCENARIOS
@@ -232,7 +254,7 @@ function gitState(): { commit: string; dirty: boolean } {
   }
 }
 
-function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials }) {
+function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials; decision?: boolean }) {
   const issuers: Record<string, unknown>[] = (['RS256', 'ES256', 'EdDSA'] as const).map((alg) => ({
     issuer: ISSUER[alg],
     audience: AUDIENCE,
@@ -252,6 +274,7 @@ function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEn
     jwt: { issuers },
     store: o.store ?? { type: 'file', path: o.storePath },
     ...(o.cacheMaxEntries !== undefined ? { cache: { maxEntries: o.cacheMaxEntries } } : {}),
+    ...(o.decision ? { forwardAuth: { path: '/_gatehouse/decide', trustedCallers: ['127.0.0.1/32'] } } : {}),
     log: { level: LOG_LEVEL },
   }
 }
@@ -339,14 +362,17 @@ async function main(): Promise<number> {
     startup = measureStartup(tmp, upstreamUrl, childEnvBase)
 
     const ancestors = selfAndAncestors()
-    const snapshot = (gh: RunningGatehouse | null): Snapshot => ({
-      procs: allProcs(),
+    const snapshot = (gh: RunningGatehouse | null): Snapshot => {
+      const procs = allProcs()
+      return {
+      procs,
       cpu: cpuTimes(),
-      gh: gh ? pidStat(gh.pid) : null,
+      gh: gh ? (gh.frontPid !== undefined ? groupStat(procs, gh.pid, gh.frontPid) : pidStat(gh.pid)) : null,
       upstream: pidStat(upstreamPid),
       worker: worker ? pidStat(worker.pid) : null,
       self: pidStat(process.pid),
-    })
+      }
+    }
 
     // one direct warm-up for the upstream's JIT
     const warmFile = path.join(tmp, 'warm.req')
@@ -396,9 +422,15 @@ async function main(): Promise<number> {
             ...(sc.cacheMaxEntries !== undefined ? { cacheMaxEntries: sc.cacheMaxEntries } : {}),
             ...(storeOverride ? { store: storeOverride } : {}),
             creds,
+            decision: sc.front !== undefined,
           }),
         ),
       )
+      if (sc.front && !NGINX) {
+        res.skipped = 'nginx is not installed (apt-get install nginx)'
+        log(`${sc.name}: skipped — ${res.skipped}`)
+        continue
+      }
       let gh: RunningGatehouse | null = null
       // Fixed-rate scenarios run Gatehouse with the tail probe (GC, log flushes, timers, event-loop delay).
       const probeFile = sc.paced && !sc.nodeFloor && env.BENCH_TAIL_PROBE !== '0' ? path.join(tmp, `${sc.name}.tail.json`) : null
@@ -413,6 +445,7 @@ async function main(): Promise<number> {
               probeFile ? ['--import', TAIL_PROBE, ...GH_NODE_ARGS] : GH_NODE_ARGS,
             )
         if (!sc.nodeFloor) res.rssIdleMb = (pidMemory(gh.pid)?.rssKb ?? Number.NaN) / 1024
+        if (sc.front) gh = await behindNginx(gh, upstreamPort, sc.front === 'nginx-cached', childEnvBase)
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
         for (const i of picks) {
@@ -619,7 +652,8 @@ async function timedRun(
   const ticksToUs = 1e6 / CLK_TCK
   const d = (x: PidStat | null, y: PidStat | null) => (x && y ? y.ticks - x.ticks : Number.NaN)
   const ours = (s: PidStat) =>
-    ancestors.has(s.pid) || s.ppid === process.pid || s.pid === gh?.pid || s.pid === a.upstream?.pid || s.pid === a.worker?.pid || (redisPid > 0 && s.pid === redisPid)
+    ancestors.has(s.pid) || s.ppid === process.pid || s.pid === gh?.pid || s.pid === a.upstream?.pid || s.pid === a.worker?.pid || (redisPid > 0 && s.pid === redisPid) ||
+    (gh?.frontPid !== undefined && (s.pid === gh.frontPid || s.ppid === gh.frontPid))
   const foreign = foreignTicks(b.procs, a.procs, ours)
   const elapsed = usage.elapsedTicks || 1
   const generatorTicks = gen.name === 'wrk' ? (a.self && b.self ? a.self.childTicks - b.self.childTicks : Number.NaN) : d(b.worker, a.worker)
@@ -761,6 +795,59 @@ async function prepareRedis(
   if (!child) return { skip: 'redis-server is not installed (apt-get install redis-server)' }
   const key = (JSON.parse(created.stdout) as { key: string }).key
   return { store, key, child }
+}
+
+const NGINX = onPath('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null)
+
+/**
+ * nginx with deploy/forward-auth/nginx/gatehouse.conf (ports filled in) in front of the
+ * upstream, asking `gh`; pinned to the proxy core beside it. The load goes to nginx.
+ */
+async function behindNginx(gh: RunningGatehouse, upstreamPort: number, cached: boolean, childEnv: NodeJS.ProcessEnv): Promise<RunningGatehouse> {
+  // Not under `tmp` (mode 0700): started as root, nginx's workers run unprivileged and
+  // must reach their cache and temp folders.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-nginx-'))
+  chmodSync(dir, 0o755)
+  const port = await freePort()
+  let site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
+    ['server 127.0.0.1:8080;', `server 127.0.0.1:${gh.port};`],
+    ['server 127.0.0.1:3000;', `server 127.0.0.1:${upstreamPort};`],
+    ['listen 80;', `listen 127.0.0.1:${port};`],
+  ])
+  if (cached) site = withDecisionCache(site, 'decision-cache')
+  writeFileSync(path.join(dir, 'site.conf'), site)
+  writeFileSync(path.join(dir, 'nginx.conf'), nginxMainConf(dir, 4096))
+  const child = spawnTracked('nginx', PROXY_CPU, NGINX as string, nginxArgs(dir), { stdio: 'ignore', env: childEnv })
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const r = await requestOnce('127.0.0.1', port, GET('/_probe')).catch(() => null)
+    if (r) break
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stopChild(child, 2000)
+      await gh.stop()
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`nginx did not start on ${port}`)
+    }
+    await sleep(100)
+  }
+  return {
+    ...gh,
+    port,
+    frontPid: child.pid as number,
+    async stop() {
+      await stopChild(child, 5000)
+      await gh.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** One PidStat for `pid` plus `front` and its children (nginx's master and workers): the pair's CPU. */
+function groupStat(procs: Map<number, PidStat>, pid: number, front: number): PidStat | null {
+  const members = [...procs.values()].filter((p) => p.pid === pid || p.pid === front || p.ppid === front)
+  if (!members.some((p) => p.pid === pid)) return null
+  const sum = (f: (p: PidStat) => number) => members.reduce((t, p) => t + f(p), 0)
+  return { pid, ppid: 0, ticks: sum((p) => p.ticks), utime: sum((p) => p.utime), stime: sum((p) => p.stime), childTicks: sum((p) => p.childTicks) }
 }
 
 // ------------------------------------------------------------------ entry
