@@ -1,16 +1,12 @@
 #!/usr/bin/env node
 // The `gatehouse` command (SPEC §1). Exit codes: 0 ok, 1 invalid config or usage,
 // 2 runtime failure at start; each failure with a one-line reason on stderr.
+// Each command imports what it needs when it runs: `--help` loads nothing, and
+// `check-config` or `keys` never load the proxy, the token service or pino
+// (start-up CPU, issue 17).
 import { parseArgs } from 'node:util'
-import { checkConfig } from './cli/check-config.js'
-import { keysCommand } from './cli/keys.js'
-import { hashSecretCommand } from './cli/hash-secret.js'
-import { startGatehouse, StartError } from './cli/serve.js'
-import { loadConfigFile } from './config/load.js'
-import { formatProblems } from './config/problem.js'
+import { StartError } from './cli/start-error.js'
 import type { KeyStore } from './keystore/key-store.js'
-import { openKeyStore } from './keystore/open-key-store.js'
-import { checkRedisStore } from './config/redis-config.js'
 
 const USAGE = `usage:
   gatehouse serve --config FILE            (or GATEHOUSE_CONFIG=FILE)
@@ -30,17 +26,22 @@ async function main(argv: string[]): Promise<number> {
     case 'check-config': {
       const file = configArg(rest)
       if (!file) return usage('check-config needs --config FILE')
+      const { checkConfig } = await import('./cli/check-config.js')
       return checkConfig(file, process.stdout, process.stderr)
     }
-    case 'hash-secret':
+    case 'hash-secret': {
+      const { hashSecretCommand } = await import('./cli/hash-secret.js')
       return hashSecretCommand(process.stdin, process.stdout, process.stderr)
-    case 'keys':
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./cli/keys.js')
       return keysCommand(rest, {
         stdout: process.stdout,
         stderr: process.stderr,
         loadStore: (file) => openConfiguredStore(file),
         openStore: (file, type) => openConfiguredStore(file, type),
       })
+    }
     case '-h':
     case '--help':
     case 'help':
@@ -53,6 +54,12 @@ async function main(argv: string[]): Promise<number> {
 
 /** The config's store, or (keys migrate) its store of the given type: store.path for file, store.url for redis. */
 async function openConfiguredStore(file: string, type?: 'file' | 'redis'): Promise<KeyStore> {
+  const [{ loadConfigFile }, { formatProblems }, { checkRedisStore }, { openKeyStore }] = await Promise.all([
+    import('./config/load.js'),
+    import('./config/problem.js'),
+    import('./config/redis-config.js'),
+    import('./keystore/open-key-store.js'),
+  ])
   const loaded = await loadConfigFile(file)
   if (!loaded.ok) throw new StartError(formatProblems(file, loaded.problems), 1)
   const store = { ...loaded.value.config.store, type: type ?? loaded.value.config.store.type }
@@ -74,6 +81,7 @@ function configArg(args: string[]): string | undefined {
 async function serve(args: string[]): Promise<number> {
   const file = configArg(args)
   if (!file) return usage('serve needs --config FILE or GATEHOUSE_CONFIG')
+  const { startGatehouse } = await import('./cli/serve.js')
   const gh = await startGatehouse({ configFile: file })
   let stopping = false
   const stop = (signal: string) => {

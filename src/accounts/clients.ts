@@ -2,7 +2,7 @@
 // §4.4), each with a hashed secret, the most permissions its tokens may carry, and
 // their lifetime.
 import { Type, type Static } from '@sinclair/typebox'
-import { Ajv } from 'ajv'
+import { Ajv, type ValidateFunction } from 'ajv'
 import { parseDuration } from '../config/duration.js'
 import type { Checked, Problem } from '../config/problem.js'
 import type { Permissions } from '../credentials/permissions.js'
@@ -25,7 +25,10 @@ const ClientSchema = Type.Object(
   { additionalProperties: false },
 )
 const ClientsFileSchema = Type.Object({ clients: Type.Array(ClientSchema, { default: [] }) }, { additionalProperties: false })
-const validate = new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof ClientsFileSchema>>(ClientsFileSchema)
+// Compiled on first use: a config without this file never pays for it (start-up CPU, issue 17).
+let validator: ValidateFunction<Static<typeof ClientsFileSchema>> | undefined
+const validate = (): ValidateFunction<Static<typeof ClientsFileSchema>> =>
+  (validator ??= new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof ClientsFileSchema>>(ClientsFileSchema))
 
 export interface Client {
   readonly clientId: string
@@ -44,7 +47,8 @@ export interface ClientDirectory {
 export async function loadClientsFile(file: string): Promise<Checked<ClientDirectory>> {
   const data = await readYaml(file, 'issuer.clientsFile')
   if (!data.ok) return data
-  if (!validate(data.value)) return { ok: false, problems: schemaProblems('clientsFile', validate.errors) }
+  const check = validate()
+  if (!check(data.value)) return { ok: false, problems: schemaProblems('clientsFile', check.errors) }
   const problems: Problem[] = []
   const map = new Map<string, Client>()
   for (const [i, c] of data.value.clients.entries()) {

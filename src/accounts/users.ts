@@ -3,7 +3,7 @@
 // lowers their existing tokens and keys at once, without re-issuing them.
 import { readFile } from 'node:fs/promises'
 import { Type, type Static } from '@sinclair/typebox'
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import type { Permissions } from '../credentials/permissions.js'
 import type { Checked, Problem } from '../config/problem.js'
@@ -22,7 +22,10 @@ const UserSchema = Type.Object(
   { additionalProperties: false },
 )
 const UsersFileSchema = Type.Object({ users: Type.Array(UserSchema, { default: [] }) }, { additionalProperties: false })
-const validate = new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof UsersFileSchema>>(UsersFileSchema)
+// Compiled on first use: a config without this file never pays for it (start-up CPU, issue 17).
+let validator: ValidateFunction<Static<typeof UsersFileSchema>> | undefined
+const validate = (): ValidateFunction<Static<typeof UsersFileSchema>> =>
+  (validator ??= new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof UsersFileSchema>>(UsersFileSchema))
 
 export interface User {
   readonly name: string
@@ -45,7 +48,8 @@ export interface UserDirectory {
 export async function loadUsersFile(file: string): Promise<Checked<UserDirectory>> {
   const data = await readYaml(file, 'issuer.usersFile')
   if (!data.ok) return data
-  if (!validate(data.value)) return { ok: false, problems: schemaProblems('usersFile', validate.errors) }
+  const check = validate()
+  if (!check(data.value)) return { ok: false, problems: schemaProblems('usersFile', check.errors) }
   const problems: Problem[] = []
   const map = new Map<string, User>()
   for (const [i, u] of data.value.users.entries()) {

@@ -132,6 +132,7 @@ function checkFields(c: Config, problems: Problem[]): void {
   checkCidrs(c.trustedProxies, 'trustedProxies', problems)
   checkCidrs(c.ipFilter?.allow, 'ipFilter.allow', problems)
   checkCidrs(c.ipFilter?.deny, 'ipFilter.deny', problems)
+  checkCidrs(c.forwardAuth?.trustedCallers, 'forwardAuth.trustedCallers', problems)
   checkFilesExist(c, problems)
 
   let url: URL | null = null

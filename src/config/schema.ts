@@ -174,6 +174,24 @@ export const ConfigSchema = Type.Object(
       },
       { ...Strict, default: {}, description: 'a path that a legacy upstream could read as another API is 400 path_ambiguous; each reading can be switched off' },
     ),
+    // SPEC §10: Gatehouse as the decision service behind nginx, Caddy, Traefik or Envoy.
+    forwardAuth: Type.Optional(
+      Type.Object(
+        {
+          path: Type.String({
+            pattern: '^/[^?#]*[^/?#]$',
+            default: '/_gatehouse/decide',
+            description: 'decision endpoint on the traffic listener; {path}/<original path> is the Envoy ext_authz form',
+          }),
+          trustedCallers: Type.Array(Cidr, {
+            minItems: 1,
+            default: ['127.0.0.1/32', '::1/128'],
+            description: 'the only peers that may ask for decisions (others get 403); their X-Forwarded-For is believed',
+          }),
+        },
+        Strict,
+      ),
+    ),
     cache: Type.Object(
       {
         maxEntries: Type.Integer({ minimum: 0, default: 10000, description: 'verified credentials kept; 0 = no cache' }),

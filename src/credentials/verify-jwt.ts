@@ -10,6 +10,7 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
 } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
 import type { Identity } from './identity.js'
@@ -22,6 +23,7 @@ import {
   type Problem,
   type RemoteJwks,
 } from './jwt-keys.js'
+import { verifyJwtSync } from './sync-verify.js'
 
 export type JwtResult =
   | { ok: true; identity: Identity }
@@ -63,6 +65,12 @@ export interface JwtVerifierOptions {
   maxTokenBytes?: number
   /** Most fetches of one remote JWKS in any minute (config limits.jwksFetchesPerMinute); default 10. */
   jwksFetchesPerMinute?: number
+  /**
+   * Who checks signatures: 'node' (default) node:crypto synchronously where
+   * sync-verify.ts models the case, jose for the rest; 'jose' jose's jwtVerify for
+   * all (the oracle of the differential test).
+   */
+  signatures?: 'node' | 'jose'
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -112,7 +120,8 @@ export async function compileJwtVerifier(
   }
   if (problems.length > 0) return { ok: false, problems }
   if (opts.fetchKeys !== false) for (const entry of compiled.values()) entry.remote?.start()
-  return { ok: true, verifier: createVerifier(compiled, leeway, now, opts.maxTokenBytes ?? DEFAULT_MAX_TOKEN_LENGTH) }
+  const check = opts.signatures === 'jose' ? checkWithJose : checkWithNode
+  return { ok: true, verifier: createVerifier(compiled, leeway, now, opts.maxTokenBytes ?? DEFAULT_MAX_TOKEN_LENGTH, check) }
 }
 
 async function compileIssuer(
@@ -175,12 +184,25 @@ function compileScopeMap(
   return problems.length > 0 ? { ok: false, problems } : { ok: true, value: map }
 }
 
-function createVerifier(issuers: ReadonlyMap<string, CompiledIssuer>, leeway: number, now: () => number, maxLength: number): JwtVerifier {
+type SignatureCheck = (token: string, pre: Prechecked, currentDate: Date) => Promise<JWTPayload>
+
+const checkWithJose: SignatureCheck = async (token, pre, currentDate) =>
+  (await jwtVerify(token, pre.issuer.getKey, { ...pre.issuer.options, currentDate })).payload
+const checkWithNode: SignatureCheck = (token, pre, currentDate) =>
+  verifyJwtSync(token, pre.header, pre.claims, pre.issuer.getKey, { ...pre.issuer.options, currentDate })
+
+function createVerifier(
+  issuers: ReadonlyMap<string, CompiledIssuer>,
+  leeway: number,
+  now: () => number,
+  maxLength: number,
+  check: SignatureCheck,
+): JwtVerifier {
   const remotes = [...issuers.values()].filter((i) => i.remote !== null)
   return {
     verify: async (token) => {
       try {
-        return await verifyToken(token, issuers, leeway, now, maxLength)
+        return await verifyToken(token, issuers, leeway, now, maxLength, check)
       } catch {
         return invalid('token rejected')
       }
@@ -204,14 +226,15 @@ async function verifyToken(
   leeway: number,
   now: () => number,
   maxLength: number,
+  check: SignatureCheck,
 ): Promise<JwtResult> {
   const pre = precheck(token, issuers, maxLength)
   if (!pre.ok) return pre
   const nowMs = now()
   let claims: JWTPayload
   try {
-    // jose checks alg against `algorithms` before resolving a key, and the signature before claims (#2).
-    claims = (await jwtVerify(token, pre.issuer.getKey, { ...pre.issuer.options, currentDate: new Date(nowMs) })).payload
+    // alg is checked against `algorithms` before a key is resolved, and the signature before claims (#2).
+    claims = await check(token, pre, new Date(nowMs))
   } catch (err) {
     return joseFailure(err)
   }
@@ -219,7 +242,15 @@ async function verifyToken(
 }
 
 /** Structure, issuer and alg, from the unverified token: no key lookup, no signature math. */
-function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>, maxLength: number): { ok: true; issuer: CompiledIssuer } | Failure {
+interface Prechecked {
+  readonly ok: true
+  readonly issuer: CompiledIssuer
+  /** Decoded by jose (decodeProtectedHeader, decodeJwt), not yet verified. */
+  readonly header: ProtectedHeaderParameters
+  readonly claims: JWTPayload
+}
+
+function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>, maxLength: number): Prechecked | Failure {
   if (typeof token !== 'string' || token.length > maxLength || !COMPACT_JWS.test(token)) {
     return malformed('not a compact JWS')
   }
@@ -243,7 +274,7 @@ function precheck(token: string, issuers: ReadonlyMap<string, CompiledIssuer>, m
   if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length > MAX_KID_LENGTH)) {
     return invalid('kid malformed')
   }
-  return { ok: true, issuer }
+  return { ok: true, issuer, header, claims }
 }
 
 const JOSE_DETAIL: Readonly<Record<string, string>> = {

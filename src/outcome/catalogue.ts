@@ -28,6 +28,7 @@ export type DenyReason =
   | 'permission_insufficient'
   | 'authority_revoked'
   | 'store_unavailable'
+  | 'caller_untrusted'
 
 /** Refused by node's HTTP parser or before a request exists (malformed, oversize, slow, CONNECT). */
 export type WireCode = 'wire_malformed' | 'wire_headers_too_large' | 'wire_chunk_extensions_too_large' | 'wire_request_timeout' | 'wire_connect'
@@ -36,7 +37,7 @@ export type WireCode = 'wire_malformed' | 'wire_headers_too_large' | 'wire_chunk
 export type UpstreamCode = 'upstream_connect' | 'upstream_timeout' | 'upstream_reset' | 'upstream_other'
 
 /** The traffic port's answers that are neither refusals nor upstream failures. */
-export type ProxyCode = 'internal_error' | 'service_off' | 'upgrade_unsupported' | 'upgrade_to_service'
+export type ProxyCode = 'internal_error' | 'service_off' | 'upgrade_unsupported' | 'upgrade_to_service' | 'upgrade_decision'
 
 /** The token service's problem+json errors (SPEC §6). */
 export type ServiceCode =
@@ -143,6 +144,8 @@ const ROWS = {
   authority_revoked: refusal('authority_revoked', { status: 401, title: 'Credential no longer valid', bearerError: 'invalid_token' }),
   // SPEC §8: the store reconnects by itself (within a second of Redis answering again). The token service answers the same.
   store_unavailable: refusal('store_unavailable', { status: 503, title: 'Credential store unavailable', retryAfterSeconds: 1 }),
+  // SPEC §10: only forwardAuth.trustedCallers may ask for decisions.
+  caller_untrusted: refusal('caller_untrusted', { status: 403, title: 'Caller may not ask for decisions' }),
 
   // node's parser refused the request (security-cases #65–#72, #99): what node's own clientError handler would answer.
   wire_malformed: wire({ status: 400, title: 'Bad Request' }),
@@ -162,6 +165,8 @@ const ROWS = {
   service_off: { body: 'problem', type: 'about:blank', status: 404, title: 'Not found', logLevel: 'info' },
   // Every request must pass the pipeline on its own (security-cases #59): no h2c, no tunnel to the token service.
   upgrade_unsupported: { body: 'problem', type: 'about:blank', status: 400, title: 'Only websocket upgrades are proxied', logLevel: 'info' },
+  // SPEC §10: a decision is one request and one answer.
+  upgrade_decision: { body: 'problem', type: 'about:blank', status: 400, title: 'Decision requests are not upgraded', logLevel: 'info' },
   upgrade_to_service: { body: 'problem', type: 'about:blank', status: 400, title: 'No websocket here', logLevel: 'info' },
 
   unauthenticated: problem('unauthenticated', { status: 401, title: 'Authentication required' }),

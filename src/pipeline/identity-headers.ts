@@ -120,6 +120,13 @@ export function buildUpstreamHeaders(plan: HeaderPlan, rawHeaders: readonly stri
   return out
 }
 
+/** The §4 identity headers alone, as a flat [name, value, …] list: a decision's answer (SPEC §10). */
+export function buildIdentityHeaders(plan: HeaderPlan, identity: Identity | null, permissions: Permissions | null, subjectType: 'user' | 'client' | null): string[] {
+  const out: string[] = []
+  if (identity !== null) pushIdentity(out, plan as Plan, identity, permissions, subjectType ?? 'user')
+  return out
+}
+
 function isDropped(p: Plan, name: string, connectionNamed: ReadonlySet<string> | null): boolean {
   // Prefix first: compared in place, folding case and `_`, so X_Auth_User and
   // x-AUTH_user both go (security-cases #57; CVE-2025-64484).

@@ -11,6 +11,7 @@ import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
+import { compileForwardAuth, checkDecisionPath, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
 import { createIpFilter, createIpSet } from '../net/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import { compileReadingCheck } from '../pipeline/path-readings.js'
@@ -34,6 +35,8 @@ export interface Runtime extends DecideRuntime {
   readonly apiNames: readonly string[]
   /** The token service's compiled `issuer:` section, or null when it is off. */
   readonly service: ServiceRuntime | null
+  /** The decision endpoint (SPEC §10), or null when `forwardAuth` is absent. */
+  readonly forwardAuth: ForwardAuthRuntime | null
   close(): void
 }
 
@@ -81,6 +84,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
   problems.push(...secretFileProblems(c))
+  if (c.forwardAuth) problems.push(...checkDecisionPath(c.forwardAuth.path))
 
   let users: UserDirectory | null = null
   if (c.issuer?.usersFile) {
@@ -126,7 +130,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   }
   const ownIssuer = c.issuer?.name ?? null
   const clients = service?.clients ?? null
-  const runtime: Runtime = {
+  const base: Omit<Runtime, 'forwardAuth'> = {
     config: c,
     file: loaded.file,
     ipFilter: createIpFilter(c.ipFilter),
@@ -165,7 +169,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     upstream,
     close: () => jwt.verifier.close(),
   }
-  return { ok: true, value: runtime }
+  const forwardAuth = c.forwardAuth ? compileForwardAuth(c.forwardAuth, c.trustedProxies, base) : null
+  return { ok: true, value: { ...base, forwardAuth } }
 }
 
 async function compileService(c: Config, users: UserDirectory | null, problems: Problem[]): Promise<ServiceRuntime | null> {

@@ -9,7 +9,12 @@ export interface AccessLogDeps {
   readonly logger: Logger
 }
 
-/** `d` is null when decide() itself failed; `upstreamMs` when the upstream answered. */
+/** The request a decision was asked about (SPEC §10), for the log line and the metrics. */
+export interface Asked {
+  readonly method: string
+}
+
+/** `d` is null when decide() itself failed; `upstreamMs` when the upstream answered; `asked` for a decision request. */
 export function logRequest(
   deps: AccessLogDeps,
   at: Started,
@@ -17,19 +22,23 @@ export function logRequest(
   outcome: Outcome,
   d: Decision | null,
   upstreamMs: number | null = null,
+  asked?: Asked,
 ): void {
   const { req } = at
+  // A decision counts as the request it decided (SPEC §12).
+  const method = asked ? asked.method : req.method
   const seconds = (performance.now() - at.start) / 1000
   const api = d?.api ? d.api.name : d && d.ok ? (d.route === 'service' ? 'token_service' : 'unmatched') : '-'
-  deps.metrics.request(api, req.method ?? 'OTHER', status, outcome, seconds)
+  deps.metrics.request(api, method ?? 'OTHER', status, outcome, seconds)
   const identity = d?.ok && d.route === 'upstream' ? d.identity : null
   // Only the normalised path: a query string may carry secrets (SPEC §8).
   deps.logger.info(
     {
       reqId: at.requestId,
       clientIp: d?.clientIp ?? req.socket.remoteAddress,
-      method: req.method,
+      method,
       path: d?.ok ? d.path : undefined,
+      decision: asked ? true : undefined,
       api: d?.api?.name,
       user: identity?.user,
       actor: identity?.actor,

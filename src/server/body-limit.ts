@@ -65,6 +65,7 @@ export function discardRest(req: IncomingMessage): void {
   req.resume()
 }
 
+/** The request announces a body (Content-Length above 0, or any Transfer-Encoding). */
 export function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length']
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0')

@@ -1,17 +1,19 @@
 // The traffic port's request handler. A plain node:http handler around decide()
 // and an undici Pool: the proxied path is the hot path, so it skips a framework's
 // per-request lifecycle (measured: see README "Architecture"). Per request:
-// decide, then a catalogue answer, the token service, or one streamed upstream
-// exchange (upstream-exchange.ts); one access-log line (access-log.ts). Upgrades
-// go to websocket-tunnel.ts.
+// decide, then a catalogue answer (refuse.ts), the token service, or one streamed
+// upstream exchange (upstream-exchange.ts); one access-log line (access-log.ts).
+// Requests to forwardAuth.path go to decision-endpoint.ts (SPEC §10), upgrades
+// to websocket-tunnel.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Denied, ToService } from '../pipeline/decision.js'
+import type { ToService } from '../pipeline/decision.js'
+import { decisionForm } from '../pipeline/decision-request.js'
 import { answer } from '../outcome/answer.js'
-import { OUTCOMES } from '../outcome/catalogue.js'
 import { setClientIp } from '../issuer/client-ip.js'
 import { logRequest } from './access-log.js'
-import { hasBody } from './body-limit.js'
+import { answerDecision } from './decision-endpoint.js'
 import { sendAnswer } from './problem.js'
+import { refuse } from './refuse.js'
 import { decideSafely, factsOf, startRequest, type ProxyDeps, type Started } from './traffic.js'
 import { forward } from './upstream-exchange.js'
 import { createUpgradeHandler } from './websocket-tunnel.js'
@@ -20,22 +22,20 @@ export type { ProxyDeps } from './traffic.js'
 export { TUNNEL_RECHECK_MS } from './websocket-tunnel.js'
 
 export function createProxyHandlers(deps: ProxyDeps) {
-  function refuse(at: Started, res: ServerResponse, d: Denied): void {
-    deps.metrics.authFailure(d.reason)
-    sendAnswer(res, answer(d.reason, { detail: d.detail, requestId: at.requestId, close: hasBody(at.req) }))
-    logRequest(deps, at, OUTCOMES[d.reason].status, 'denied', d)
-  }
-
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const at = startRequest(req)
     const rt = deps.runtime()
+    if (rt.forwardAuth !== null) {
+      const form = decisionForm(req.url ?? '', rt.forwardAuth.path)
+      if (form !== null) return answerDecision(deps, at, res, form, rt)
+    }
     const d = await decideSafely(deps, factsOf(req), rt, at.requestId)
     if (d === null) {
       sendAnswer(res, answer('internal_error', { close: true, requestId: at.requestId }))
       logRequest(deps, at, 500, 'error', null)
       return
     }
-    if (!d.ok) return refuse(at, res, d)
+    if (!d.ok) return refuse(deps, at, res, d)
     if (d.route === 'service') return toTokenService(at, res, d)
     if (req.headers.expect !== undefined) res.writeContinue() // only once the request is allowed
     forward(deps, at, res, d, rt)

@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../runtime/compile.js'
-import { decide, type RequestFacts } from '../pipeline/decide.js'
+import { decide, type DecideRuntime, type RequestFacts } from '../pipeline/decide.js'
 import type { Allowed, Decision } from '../pipeline/decision.js'
 import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
@@ -44,7 +44,7 @@ export function factsOf(req: IncomingMessage): RequestFacts {
 }
 
 /** decide(), with an unexpected failure logged and returned as null (answered 500, never a pass). */
-export async function decideSafely(deps: ProxyDeps, facts: RequestFacts, rt: Runtime, requestId: string): Promise<Decision | null> {
+export async function decideSafely(deps: ProxyDeps, facts: RequestFacts, rt: DecideRuntime, requestId: string): Promise<Decision | null> {
   const t0 = performance.now()
   try {
     const d = await decide(facts, rt)

@@ -11,6 +11,7 @@ import tls from 'node:tls'
 import type { Runtime } from '../runtime/compile.js'
 import { decide, type RequestFacts } from '../pipeline/decide.js'
 import type { Allowed } from '../pipeline/decision.js'
+import { decisionForm } from '../pipeline/decision-request.js'
 import { answer } from '../outcome/answer.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
 import type { Logger } from '../telemetry/logger.js'
@@ -46,6 +47,10 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
       return
     }
     const rt = deps.runtime()
+    if (rt.forwardAuth !== null && decisionForm(req.url ?? '', rt.forwardAuth.path) !== null) {
+      writeAnswer(socket, answer('upgrade_decision', { requestId, close: true }))
+      return
+    }
     const d = await decideSafely(deps, factsOf(req), rt, requestId)
     if (d === null) {
       writeAnswer(socket, answer('internal_error', { requestId, close: true }))

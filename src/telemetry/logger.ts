@@ -4,6 +4,7 @@
 // No `redact` paths: its wildcard matching on every line cost about 5 % of a
 // proxied request's CPU (bench profile) to guard fields that are never there.
 import pino, { type DestinationStream, type Logger } from 'pino'
+import { createStdoutSink } from './stdout-log.js'
 
 export type { Logger }
 
@@ -18,30 +19,34 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
   )
 }
 
-let shared: DestinationStream | null = null
+type SharedStdout = DestinationStream & { flush(): void; dropped(): number }
+let shared: SharedStdout | null = null
+
+/** Lines of the process's log dropped because standard output could not take them (a metric). */
+export function droppedLogLines(): number {
+  return shared?.dropped() ?? 0
+}
 
 /**
- * Standard output, shared by every logger of the process. Info lines (the access
- * log) are written in batches of 4 KiB and at least once a second: one write per
- * request cost a thread-pool hop or a syscall each (about 4 % of a proxied
- * request's CPU, bench). Warnings and errors are written at once. Writes are
- * synchronous, and the rest is written on exit by a plain flush(): pino's own exit
- * hook for asynchronous destinations calls sonic-boom 4's flushSync(), which
- * retries a failed write forever, even EPIPE, so a process whose log reader had
- * gone never ended (test/unit/telemetry/logger.test.ts). A broken pipe instead
- * makes pino drop the log from then on.
+ * Standard output, shared by every logger of the process (stdout-log.ts: batched,
+ * never waits for the reader). Info lines (the access log) go out in 4 KiB batches
+ * and at least once a second: one write per request cost about 4 % of a proxied
+ * request's CPU (bench). Warnings and errors are written at once. pino's own
+ * destinations are not used: sonic-boom retries a full or broken pipe in a loop,
+ * so a slow reader stalled every request and a gone one kept the process from
+ * exiting (test/unit/telemetry/logger.test.ts, test/e2e/slow-log-reader.test.ts).
  */
 function stdout(): DestinationStream {
-  if (shared) return shared
-  const dest = pino.destination({ fd: 1, sync: true, minLength: 4096, periodicFlush: 1000 })
-  process.once('exit', () => dest.flush())
+  if (shared !== null) return shared
+  const sink = createStdoutSink(1)
   shared = {
     write(line: string) {
-      dest.write(line)
+      sink.write(line)
       // Every line starts {"level":NN: 40 and above are warn, error and fatal.
-      if (line.charCodeAt(9) >= 52) dest.flush()
+      if (line.charCodeAt(9) >= 52) sink.flush()
     },
-    flush: () => dest.flush(),
-  } as DestinationStream
+    flush: () => sink.flush(),
+    dropped: () => sink.dropped(),
+  } satisfies SharedStdout
   return shared
 }

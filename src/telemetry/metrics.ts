@@ -3,6 +3,7 @@
 // OTHER; reason a DenyReason. Never a path, user or key id.
 import client from 'prom-client'
 import { OUTCOMES, type DenyReason } from '../outcome/catalogue.js'
+import { droppedLogLines } from './logger.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
 
@@ -115,6 +116,17 @@ export function createMetrics(sources: MetricSources): Metrics {
         seenFailures.set(s.issuer, s.failures)
         this.inc({ issuer: s.issuer }, added)
       }
+    },
+  })
+  let seenDropped = 0
+  new client.Counter({
+    name: 'gatehouse_log_lines_dropped_total',
+    help: 'Log lines dropped because standard output could not take them (a slow or gone log reader); never waited for.',
+    registers: [registry],
+    collect() {
+      const now = droppedLogLines()
+      this.inc(Math.max(0, now - seenDropped))
+      seenDropped = now
     },
   })
   new client.Gauge({

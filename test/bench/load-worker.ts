@@ -43,6 +43,8 @@ export interface LoadResult {
   /** paced: requests that were due but never sent (the target could not keep up). */
   readonly missed: number
   readonly generatorCpuUs: number
+  /** paced: the samples at or above this run's p99, as [start, end] in epoch ms (tail attribution). */
+  readonly slowest?: [number, number][]
 }
 
 type Message = { type: 'job'; job: LoadJob } | { type: 'exit' }
@@ -118,6 +120,9 @@ function runPaced(job: LoadJob): Promise<LoadResult> {
   const intervalMs = 1000 / rate
   const hist = new LatencyHistogram()
   const statuses: Record<string, number> = {}
+  // every sample's start (performance.now ms) and latency (µs), for the p99 samples' times
+  const starts: number[] = []
+  const latencies: number[] = []
   const idle: RawConnection[] = []
   for (let i = 0; i < job.connections; i++) idle.push(new RawConnection(job.host, job.port))
   const all = [...idle]
@@ -152,6 +157,7 @@ function runPaced(job: LoadJob): Promise<LoadResult> {
         timeouts: sent - done - errors,
         missed: scheduled - sent,
         generatorCpuUs: cpu.user + cpu.system,
+        slowest: slowestOf(starts, latencies),
       })
     }
     // Queue entries at or after this index were scheduled by the running tick.
@@ -167,7 +173,10 @@ function runPaced(job: LoadJob): Promise<LoadResult> {
           if (err || !res) errors++
           else {
             done++
-            hist.record((performance.now() - from) * 1000)
+            const us = (performance.now() - from) * 1000
+            hist.record(us)
+            starts.push(from)
+            latencies.push(us)
             statuses[res.status] = (statuses[res.status] ?? 0) + 1
           }
           idle.push(c)
@@ -198,6 +207,22 @@ function runPaced(job: LoadJob): Promise<LoadResult> {
     }
     tick()
   })
+}
+
+/** Samples at or above the p99 of their run, as [start, end] in epoch ms. */
+function slowestOf(starts: number[], latencies: number[]): [number, number][] {
+  if (latencies.length === 0) return []
+  const sorted = Float64Array.from(latencies).sort()
+  const p99 = sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number
+  const out: [number, number][] = []
+  for (let i = 0; i < latencies.length; i++) {
+    const us = latencies[i] as number
+    if (us >= p99) {
+      const start = performance.timeOrigin + (starts[i] as number)
+      out.push([start, start + us / 1000])
+    }
+  }
+  return out
 }
 
 process.on('message', (msg: Message) => {

@@ -10,7 +10,7 @@
 // Every process started is stopped by its PID at the end, on failure, on
 // Ctrl-C, and at the global deadline.
 import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
@@ -23,7 +23,9 @@ import { allProcs, CLK_TCK, cpuBusy, cpuTimes, foreignTicks, HAS_PROC, pidMemory
 import { requestOnce } from './lib/raw-client.js'
 import { startBenchServer } from './lib/serve.js'
 import { rawRequest, writeRequestFile } from './lib/requests.js'
-import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult } from './lib/report.js'
+import { freePort, nginxArgs, nginxMainConf, readTemplate, withDecisionCache } from '../support/front-proxy.js'
+import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult, type StartupRow } from './lib/report.js'
+import { attributeTail } from './lib/tail.js'
 
 // ------------------------------------------------------------------ knobs
 const env = process.env
@@ -54,9 +56,20 @@ const PIN = TASKSET !== null && NCPU >= 2 && env.BENCH_PIN !== '0'
 const PROXY_CPU = PIN ? Math.floor(int('BENCH_PROXY_CPU', 1, 0)) : null
 const LOAD_CPU = PIN ? Math.floor(int('BENCH_LOAD_CPU', 0, 0)) : null
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info'
-/** Extra node flags for Gatehouse, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
-const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+/** The image's NODE_OPTIONS (deploy/Dockerfile): its heap limits are Gatehouse's defaults (issue 17). */
+function imageNodeOptions(): string {
+  try {
+    const m = /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(PROJECT_ROOT, 'deploy', 'Dockerfile'), 'utf8'))
+    return m?.[1] ?? ''
+  } catch {
+    return ''
+  }
+}
+/** Node flags for Gatehouse (and node-floor): the image's by default; e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (split on spaces). */
+const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? imageNodeOptions()).split(' ').filter(Boolean)
 const WRK = onPath('wrk')
+const TAIL_PROBE = path.join(PROJECT_ROOT, 'test', 'bench', 'tail-probe.mjs')
+const STARTUP_RUNS = Math.floor(int('BENCH_STARTUP_RUNS', QUICK ? 3 : 10, 0))
 const LOADGEN = env.BENCH_LOADGEN ?? (WRK ? 'wrk' : 'autocannon')
 if (LOADGEN !== 'wrk' && LOADGEN !== 'autocannon') usage(`BENCH_LOADGEN=${LOADGEN}: wrk or autocannon`)
 if (LOADGEN === 'wrk' && !WRK) usage('BENCH_LOADGEN=wrk but wrk is not on PATH (apt-get install wrk)')
@@ -86,6 +99,11 @@ interface ScenarioDef {
   readonly note?: string
   /** Run test/bench/node-floor.ts in Gatehouse's place (the reference, not Gatehouse). */
   readonly nodeFloor?: boolean
+  /**
+   * Decision mode (SPEC §10): nginx with deploy/forward-auth/nginx/gatehouse.conf (and the
+   * optional decision cache) in front, asking Gatehouse; both on the proxy core, CPU counted for the pair.
+   */
+  readonly front?: 'nginx' | 'nginx-cached'
   requests(ctx: Ctx): Promise<Buffer[]>
 }
 
@@ -154,6 +172,22 @@ const SCENARIOS: ScenarioDef[] = [
     note: `the memory target: 1,000 connections and ${DISTINCT} cached credentials`,
     requests: async (ctx) => (await ctx.keysLarge()).map((k) => GET('/api/items/42', { 'X-API-Key': k })),
   },
+  {
+    name: 'decision-nginx',
+    title: 'one API key via nginx auth_request -> Gatehouse decision (the pair on the proxy core)',
+    expect: 200,
+    front: 'nginx',
+    note: 'compare with `apikey` (Gatehouse proxying the same request alone): CPU µs/req here is nginx (master and worker) plus Gatehouse',
+    requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })],
+  },
+  {
+    name: 'decision-nginx-cached',
+    title: 'the same with the nginx decision cache (decision-cache.conf, 5 s)',
+    expect: 200,
+    front: 'nginx-cached',
+    note: 'repeats of one credential are answered by nginx from its cache: a revoked key keeps working through nginx for up to 5 s',
+    requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })],
+  },
   { name: 'redis', title: 'one API key, Redis store', expect: 200, requests: async () => [] },
   { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, requests: async () => [GET('/public/items/42')] },
   {
@@ -164,7 +198,7 @@ const SCENARIOS: ScenarioDef[] = [
     requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token('RS256')))],
   },
 ]
-const QUICK_SET = ['public', 'node-floor', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'reject-nocred', 'rate-jwt-rs256']
+const QUICK_SET = ['public', 'node-floor', 'jwt-rs256', 'jwt-rs256-distinct', 'apikey', 'decision-nginx', 'reject-nocred', 'rate-jwt-rs256']
 
 function selectScenarios(): ScenarioDef[] {
   const raw = env.BENCH_SCENARIOS
@@ -220,7 +254,7 @@ function gitState(): { commit: string; dirty: boolean } {
   }
 }
 
-function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials }) {
+function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials; decision?: boolean }) {
   const issuers: Record<string, unknown>[] = (['RS256', 'ES256', 'EdDSA'] as const).map((alg) => ({
     issuer: ISSUER[alg],
     audience: AUDIENCE,
@@ -240,6 +274,7 @@ function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEn
     jwt: { issuers },
     store: o.store ?? { type: 'file', path: o.storePath },
     ...(o.cacheMaxEntries !== undefined ? { cache: { maxEntries: o.cacheMaxEntries } } : {}),
+    ...(o.decision ? { forwardAuth: { path: '/_gatehouse/decide', trustedCallers: ['127.0.0.1/32'] } } : {}),
     log: { level: LOG_LEVEL },
   }
 }
@@ -287,6 +322,7 @@ async function main(): Promise<number> {
   let redis: ChildProcess | null = null
   const results: ScenarioResult[] = []
   let verify: BenchReport['verify'] = []
+  let startup: StartupRow[] = []
   try {
     // ---- credentials
     const t0 = performance.now()
@@ -322,16 +358,21 @@ async function main(): Promise<number> {
 
     // ---- jwtVerify alone on the proxy core (nothing else runs there yet)
     verify = await runVerifyLoop(ctx, tmp)
+    // ---- CLI start-up CPU on the proxy core
+    startup = measureStartup(tmp, upstreamUrl, childEnvBase)
 
     const ancestors = selfAndAncestors()
-    const snapshot = (gh: RunningGatehouse | null): Snapshot => ({
-      procs: allProcs(),
+    const snapshot = (gh: RunningGatehouse | null): Snapshot => {
+      const procs = allProcs()
+      return {
+      procs,
       cpu: cpuTimes(),
-      gh: gh ? pidStat(gh.pid) : null,
+      gh: gh ? (gh.frontPid !== undefined ? groupStat(procs, gh.pid, gh.frontPid) : pidStat(gh.pid)) : null,
       upstream: pidStat(upstreamPid),
       worker: worker ? pidStat(worker.pid) : null,
       self: pidStat(process.pid),
-    })
+      }
+    }
 
     // one direct warm-up for the upstream's JIT
     const warmFile = path.join(tmp, 'warm.req')
@@ -381,14 +422,30 @@ async function main(): Promise<number> {
             ...(sc.cacheMaxEntries !== undefined ? { cacheMaxEntries: sc.cacheMaxEntries } : {}),
             ...(storeOverride ? { store: storeOverride } : {}),
             creds,
+            decision: sc.front !== undefined,
           }),
         ),
       )
+      if (sc.front && !NGINX) {
+        res.skipped = 'nginx is not installed (apt-get install nginx)'
+        log(`${sc.name}: skipped — ${res.skipped}`)
+        continue
+      }
       let gh: RunningGatehouse | null = null
+      // Fixed-rate scenarios run Gatehouse with the tail probe (GC, log flushes, timers, event-loop delay).
+      const probeFile = sc.paced && !sc.nodeFloor && env.BENCH_TAIL_PROBE !== '0' ? path.join(tmp, `${sc.name}.tail.json`) : null
+      tailRuns.length = 0
       try {
         gh = sc.nodeFloor
           ? await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase, GH_NODE_ARGS)
-          : await startGatehouse(configFile, PROXY_CPU, { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret }, GH_NODE_ARGS)
+          : await startGatehouse(
+              configFile,
+              PROXY_CPU,
+              { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret, ...(probeFile ? { TAIL_PROBE_OUT: probeFile } : {}) },
+              probeFile ? ['--import', TAIL_PROBE, ...GH_NODE_ARGS] : GH_NODE_ARGS,
+            )
+        if (!sc.nodeFloor) res.rssIdleMb = (pidMemory(gh.pid)?.rssKb ?? Number.NaN) / 1024
+        if (sc.front) gh = await behindNginx(gh, upstreamPort, sc.front === 'nginx-cached', childEnvBase)
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
         for (const i of picks) {
@@ -433,6 +490,13 @@ async function main(): Promise<number> {
         log(`${sc.name}: FAILED — ${res.failed}`)
       } finally {
         if (gh) await gh.stop()
+        if (probeFile && tailRuns.length > 0) {
+          res.tail = attributeTail(
+            probeFile,
+            tailRuns.flatMap((t) => t.slowest),
+            tailRuns.map((t) => t.window),
+          )
+        }
         if (redis) await stopChild(redis, 3000)
         redis = null
         redisPid = 0
@@ -477,6 +541,7 @@ async function main(): Promise<number> {
     },
     verify,
     scenarios: results,
+    startup,
   }
   report.targets = computeTargets(report)
   const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -516,6 +581,35 @@ async function main(): Promise<number> {
   return results.some((r) => r.failed) ? 1 : 0
 }
 
+/** The current scenario's Gatehouse runs: their p99 samples and time windows (epoch ms), for the tail attribution. */
+const tailRuns: { slowest: [number, number][]; window: [number, number] }[] = []
+
+/**
+ * CPU (user+system) of `gatehouse --help`, `check-config` and `keys list`, each run
+ * STARTUP_RUNS times on the proxy core; from this process's reaped-children ticks.
+ */
+function measureStartup(tmp: string, upstreamUrl: string, childEnv: NodeJS.ProcessEnv): StartupRow[] {
+  if (STARTUP_RUNS === 0 || !HAS_PROC) return []
+  const config = path.join(tmp, 'startup.yaml')
+  writeFileSync(
+    config,
+    stringify({ listen: '127.0.0.1:0', admin: { listen: '127.0.0.1:0' }, upstream: { url: upstreamUrl }, apis: [{ name: 'public', prefixes: ['/'], public: true }], store: { type: 'file', path: './keys-small.json' } }),
+  )
+  const rows: StartupRow[] = []
+  for (const args of [['--help'], ['check-config', '--config', config], ['keys', 'list', '--config', config]]) {
+    const before = pidStat(process.pid)
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      const cmd = PIN && TASKSET ? [TASKSET, '-c', String(PROXY_CPU), process.execPath] : [process.execPath]
+      spawnSync(cmd[0] as string, [...cmd.slice(1), MAIN, ...args], { cwd: tmp, env: childEnv, stdio: 'ignore', timeout: 30_000 })
+    }
+    const after = pidStat(process.pid)
+    const ticks = before && after ? after.childTicks - before.childTicks : Number.NaN
+    rows.push({ command: args.join(' ').replace(config, 'FILE'), runs: STARTUP_RUNS, cpuMs: (ticks * 1000) / CLK_TCK / STARTUP_RUNS })
+  }
+  log(`start-up CPU: ${rows.map((r) => `${r.command} ${r.cpuMs.toFixed(0)} ms`).join(', ')}`)
+  return rows
+}
+
 async function timedRun(
   gen: LoadGenerator,
   spec: RunSpec,
@@ -542,11 +636,13 @@ async function timedRun(
   sample()
   const sampler = setInterval(sample, 250)
   let r: LoadResult
+  const runStart = performance.timeOrigin + performance.now()
   try {
     r = await gen.run(spec)
   } finally {
     clearInterval(sampler)
   }
+  if (gh && r.slowest) tailRuns.push({ slowest: r.slowest, window: [runStart, performance.timeOrigin + performance.now()] })
   const a = snapshot(gh)
   sample()
   const cacheAfter = gh ? await gh.cacheCounters() : null
@@ -556,7 +652,8 @@ async function timedRun(
   const ticksToUs = 1e6 / CLK_TCK
   const d = (x: PidStat | null, y: PidStat | null) => (x && y ? y.ticks - x.ticks : Number.NaN)
   const ours = (s: PidStat) =>
-    ancestors.has(s.pid) || s.ppid === process.pid || s.pid === gh?.pid || s.pid === a.upstream?.pid || s.pid === a.worker?.pid || (redisPid > 0 && s.pid === redisPid)
+    ancestors.has(s.pid) || s.ppid === process.pid || s.pid === gh?.pid || s.pid === a.upstream?.pid || s.pid === a.worker?.pid || (redisPid > 0 && s.pid === redisPid) ||
+    (gh?.frontPid !== undefined && (s.pid === gh.frontPid || s.ppid === gh.frontPid))
   const foreign = foreignTicks(b.procs, a.procs, ours)
   const elapsed = usage.elapsedTicks || 1
   const generatorTicks = gen.name === 'wrk' ? (a.self && b.self ? a.self.childTicks - b.self.childTicks : Number.NaN) : d(b.worker, a.worker)
@@ -698,6 +795,59 @@ async function prepareRedis(
   if (!child) return { skip: 'redis-server is not installed (apt-get install redis-server)' }
   const key = (JSON.parse(created.stdout) as { key: string }).key
   return { store, key, child }
+}
+
+const NGINX = onPath('nginx') ?? (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : null)
+
+/**
+ * nginx with deploy/forward-auth/nginx/gatehouse.conf (ports filled in) in front of the
+ * upstream, asking `gh`; pinned to the proxy core beside it. The load goes to nginx.
+ */
+async function behindNginx(gh: RunningGatehouse, upstreamPort: number, cached: boolean, childEnv: NodeJS.ProcessEnv): Promise<RunningGatehouse> {
+  // Not under `tmp` (mode 0700): started as root, nginx's workers run unprivileged and
+  // must reach their cache and temp folders.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-bench-nginx-'))
+  chmodSync(dir, 0o755)
+  const port = await freePort()
+  let site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
+    ['server 127.0.0.1:8080;', `server 127.0.0.1:${gh.port};`],
+    ['server 127.0.0.1:3000;', `server 127.0.0.1:${upstreamPort};`],
+    ['listen 80;', `listen 127.0.0.1:${port};`],
+  ])
+  if (cached) site = withDecisionCache(site, 'decision-cache')
+  writeFileSync(path.join(dir, 'site.conf'), site)
+  writeFileSync(path.join(dir, 'nginx.conf'), nginxMainConf(dir, 4096))
+  const child = spawnTracked('nginx', PROXY_CPU, NGINX as string, nginxArgs(dir), { stdio: 'ignore', env: childEnv })
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const r = await requestOnce('127.0.0.1', port, GET('/_probe')).catch(() => null)
+    if (r) break
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stopChild(child, 2000)
+      await gh.stop()
+      rmSync(dir, { recursive: true, force: true })
+      throw new Error(`nginx did not start on ${port}`)
+    }
+    await sleep(100)
+  }
+  return {
+    ...gh,
+    port,
+    frontPid: child.pid as number,
+    async stop() {
+      await stopChild(child, 5000)
+      await gh.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** One PidStat for `pid` plus `front` and its children (nginx's master and workers): the pair's CPU. */
+function groupStat(procs: Map<number, PidStat>, pid: number, front: number): PidStat | null {
+  const members = [...procs.values()].filter((p) => p.pid === pid || p.pid === front || p.ppid === front)
+  if (!members.some((p) => p.pid === pid)) return null
+  const sum = (f: (p: PidStat) => number) => members.reduce((t, p) => t + f(p), 0)
+  return { pid, ppid: 0, ticks: sum((p) => p.ticks), utime: sum((p) => p.utime), stime: sum((p) => p.stime), childTicks: sum((p) => p.childTicks) }
 }
 
 // ------------------------------------------------------------------ entry

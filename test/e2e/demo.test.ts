@@ -13,6 +13,7 @@ const root = path.resolve(import.meta.dirname, '../..')
 
 test('the demo starts, and every printed command answers as its comment says', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-demo-'))
+  let passed = false
   const child = spawn(process.execPath, ['dist/demo/demo.js'], {
     cwd: root,
     env: { ...process.env, GATEHOUSE_DEMO_DIR: dir, GATEHOUSE_DEMO_PORT: '0', GATEHOUSE_DEMO_ADMIN_PORT: '0' },
@@ -22,7 +23,8 @@ test('the demo starts, and every printed command answers as its comment says', a
     let out = ''
     child.stdout.on('data', (c: Buffer) => (out += c.toString()))
     child.stderr.on('data', (c: Buffer) => (out += c.toString()))
-    const deadline = Date.now() + 20_000
+    // A start-up bound, not a claim under test: generous for a loaded machine.
+    const deadline = Date.now() + 60_000
     while (!out.includes('Stop with Ctrl-C.') && Date.now() < deadline && child.exitCode === null) await sleep(50)
     assert.ok(out.includes('Stop with Ctrl-C.'), `demo did not start:\n${out}`)
 
@@ -59,11 +61,12 @@ test('the demo starts, and every printed command answers as its comment says', a
     await run('bash', ['-c', (more[2] as string).replace(/\s+\(.*\)$/, '')], { cwd: root })
     const bobCurl = checks.find((c) => c.expect === 403 && c.command.includes('/sessions'))!.command
     let status = 0
-    for (let i = 0; i < 30 && status !== 401; i++) {
+    for (let i = 0; i < 100 && status !== 401; i++) {
       await sleep(100)
       status = Number(/^HTTP\/1\.1 (\d{3})/.exec((await run('bash', ['-c', bobCurl], { cwd: root })).stdout)?.[1])
     }
     assert.equal(status, 401, 'a revoked key is refused within a few seconds')
+    passed = true
   } finally {
     child.kill('SIGTERM')
     const code = await new Promise<number | null>((resolve) => {
@@ -71,7 +74,9 @@ test('the demo starts, and every printed command answers as its comment says', a
       else child.once('exit', (c) => resolve(c))
     })
     await rm(dir, { recursive: true, force: true })
-    assert.equal(code, 0)
+    // Only after a run that got this far: a failure above must not be hidden behind a
+    // SIGTERM that arrived before the demo had installed its handler.
+    if (passed) assert.equal(code, 0, 'SIGTERM stops the demo cleanly')
   }
 })
 

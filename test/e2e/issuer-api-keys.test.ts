@@ -9,7 +9,7 @@ import { apiKey, basic, startTokenService, type Reply, type TokenServiceFixture 
 
 let ts: TokenServiceFixture
 before(async () => {
-  ts = await startTokenService()
+  ts = await startTokenService({ issuer: { maxKeysPerUser: 1000 } }) // the burst below makes 200 keys for one user
 })
 after(() => ts.close())
 

@@ -30,6 +30,8 @@ describe('limits: defaults', () => {
         maxTokenBytes: 16384,
         authFailuresPerMinute: 300,
         jwksFetchesPerMinute: 10,
+        tunnelIdleTimeoutMs: 300000, // issue 12
+        tunnelMaxLifetimeMs: 3600000,
       },
     )
     for (const [k, v] of Object.entries(limits)) assert.ok((v.description ?? '').length > 10, k)

@@ -71,6 +71,13 @@ match the Pod (ports, upstream in sidecar mode, the store on its volume or Redis
 {{- $upstream := deepCopy (get $c "upstream" | default dict) }}
 {{- if eq .Values.mode "sidecar" }}
 {{- $_ := set $upstream "url" (printf "http://127.0.0.1:%d" (int .Values.app.port)) }}
+{{- else if eq .Values.mode "decision" }}
+{{- /* Decision mode forwards nothing: an address nothing listens on, never a real service. */}}
+{{- $_ := set $upstream "url" "http://127.0.0.1:9" }}
+{{- if not .Values.decision.trustedCallers }}
+{{- fail "mode decision needs decision.trustedCallers: the CIDRs of your ingress controller's Pods" }}
+{{- end }}
+{{- $_ := set $c "forwardAuth" (dict "path" .Values.decision.path "trustedCallers" .Values.decision.trustedCallers) }}
 {{- else }}
 {{- $_ := set $upstream "url" .Values.gateway.upstreamUrl }}
 {{- end }}

@@ -15,6 +15,8 @@ export interface RunningGatehouse {
   readonly pid: number
   readonly port: number
   readonly adminUrl: string
+  /** Decision mode: the front proxy (nginx master) asking this Gatehouse; its CPU and its workers' count with Gatehouse's. */
+  readonly frontPid?: number
   /** Log lines seen so far (the access log is one per request at level info). */
   lines(): number
   /** The last few hundred bytes of stdout and stderr, for error messages. */

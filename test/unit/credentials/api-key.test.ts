@@ -6,6 +6,7 @@ import {
   generateApiKey,
   hashSecret,
   isKeyId,
+  isSecretHash,
   parseApiKey,
   secretMatches,
 } from '../../../src/credentials/api-key.js'
@@ -146,4 +147,33 @@ describe('isKeyId', () => {
       assert.equal(isKeyId(v), false, JSON.stringify(v))
     }
   })
+})
+
+describe('stored hashes', () => {
+  // The known answer of "hashes as the stored format says", then broken one way each.
+  const id = 'ABCDEFGHIJKL'
+  const secret = '0123456789abcdefghijABCDEFGHIJ0123'
+  const stored = 'sha256:B3g9N5v0NVYGQqMsMPHOsKGmuD8yhLAvvevhGEz-o_w'
+  const body = stored.slice('sha256:'.length)
+
+  it('accepts the well-formed one', () => {
+    assert.equal(isSecretHash(stored), true)
+  })
+
+  const broken: [string, unknown][] = [
+    ['another scheme', `sha512:${body}`],
+    ['no scheme', `sha256${body}X`],
+    ['one character short', stored.slice(0, -1)],
+    ['one character long', `${stored}A`],
+    ['padding', `${stored.slice(0, -1)}=`],
+    ['standard base64 instead of base64url', stored.replace('-', '+')],
+    ['a non-canonical last character (unused bits set)', `${stored.slice(0, -1)}x`],
+    ['a number', 42],
+  ]
+  for (const [what, value] of broken) {
+    it(`refuses ${what}, and no secret matches it`, () => {
+      assert.equal(isSecretHash(value as string), false)
+      assert.equal(secretMatches(id, secret, value as string), false)
+    })
+  }
 })

@@ -1,0 +1,69 @@
+// Issue 17: a sidecar loads only what its config uses, and the CLI's one-shot commands
+// load little. `node dist/main.js` runs with a resolve hook that records every package
+// resolved from node_modules (test/support/import-recorder.mjs).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { after, before, test } from 'node:test'
+import { stringify } from 'yaml'
+import { childEnv, MAIN, PROJECT_ROOT, serveConfig } from '../support/gatehouse-process.js'
+
+const RECORDER = path.join(PROJECT_ROOT, 'test', 'support', 'import-recorder.mjs')
+const HEAVY = ['fastify', '@fastify/swagger', '@fastify/swagger-ui', 'ioredis']
+
+let dir: string
+let configFile: string
+before(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-lean-'))
+  configFile = path.join(dir, 'gatehouse.yaml')
+  await writeFile(configFile, stringify(serveConfig({ upstream: { url: 'http://127.0.0.1:9' }, apis: [{ name: 'open', prefixes: ['/'], public: true }] })))
+})
+after(() => rm(dir, { recursive: true, force: true }))
+
+/** The packages `node dist/main.js …args` resolved; `until` ends a long-running command once its stdout matches. */
+async function packagesOf(name: string, args: string[], until?: RegExp): Promise<Set<string>> {
+  const record = path.join(dir, `${name}.imports`)
+  await writeFile(record, '')
+  const child = spawn(process.execPath, ['--import', RECORDER, MAIN, ...args], {
+    cwd: dir,
+    env: childEnv({ IMPORT_RECORD: record }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    out += c
+    if (until?.test(out)) child.kill('SIGTERM')
+  })
+  const code = await closed
+  clearTimeout(timer)
+  if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${err}`)
+  else assert.match(out, until, `${args.join(' ')} never got there: ${err}`)
+  return new Set((await readFile(record, 'utf8')).split('\n').filter((l) => l !== ''))
+}
+
+test('--help loads no package at all', { timeout: 30_000 }, async () => {
+  assert.deepEqual([...(await packagesOf('help', ['--help']))], [])
+})
+
+test('check-config and keys list with the file store load neither the proxy, the token service, pino nor ioredis', { timeout: 30_000 }, async () => {
+  for (const [name, args] of [
+    ['check-config', ['check-config', '--config', configFile]],
+    ['keys', ['keys', 'list', '--config', configFile]],
+  ] as const) {
+    const loaded = await packagesOf(name, [...args])
+    assert.ok(loaded.has('yaml'), `${name}: the recorder saw the config parser`)
+    for (const p of [...HEAVY, 'pino', 'prom-client', 'undici']) assert.ok(!loaded.has(p), `${name} loaded ${p}`)
+  }
+})
+
+test('serve without issuer: and with the file store loads no Fastify, Swagger or ioredis', { timeout: 30_000 }, async () => {
+  const loaded = await packagesOf('serve', ['serve', '--config', configFile], /gatehouse listening/)
+  for (const p of ['pino', 'undici', 'prom-client', 'jose']) assert.ok(loaded.has(p), `the recorder saw ${p}`)
+  for (const p of HEAVY) assert.ok(!loaded.has(p), `serve loaded ${p}`)
+})
