@@ -11,7 +11,7 @@ import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
-import { compileForwardAuth, checkDecisionPath, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
+import { compileForwardAuth, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
 import { createIpFilter, createIpSet } from '../net/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import { compileReadingCheck } from '../pipeline/path-readings.js'
@@ -84,7 +84,6 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
   problems.push(...secretFileProblems(c))
-  if (c.forwardAuth) problems.push(...checkDecisionPath(c.forwardAuth.path))
 
   let users: UserDirectory | null = null
   if (c.issuer?.usersFile) {
