@@ -46,7 +46,12 @@ export interface Identity {
   readonly clientId?: string | undefined
   /** The credential's own CIDR list (SPEC §3.6). */
   readonly ipFilter?: IpFilter | undefined
+  /** Extra identity headers from JWT claims (SPEC §9 claimHeaders), values not yet encoded. */
+  readonly claimHeaders?: readonly ClaimHeader[] | undefined
 }
+
+/** [header name, a value or a list of values]; a list is sent joined by `,`, each element encoded. */
+export type ClaimHeader = readonly [string, string | readonly string[]]
 
 export interface ApiRef {
   readonly name: string
