@@ -5,6 +5,7 @@ import path from 'node:path'
 import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
 import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
 import { compileExtractor } from '../credentials/extract.js'
+import type { JwksPool } from '../credentials/jwks-pool.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
 import { compileJwtVerifier, DEFAULT_MAX_LIFETIME_SECONDS, type JwtVerifier } from '../credentials/verify-jwt.js'
 import type { KeyStore } from '../keystore/key-store.js'
@@ -49,6 +50,10 @@ export interface CompileDeps {
   readonly now?: () => number
   /** false for check-config: compile without calling out to any JWKS endpoint. */
   readonly fetchKeys?: boolean
+  /** Remote JWKS caches kept across reloads (serve). */
+  readonly jwksPool?: JwksPool
+  /** A JWKS fetch or discovery failed. */
+  readonly onJwksFetchError?: (issuer: string, reason: string) => void
 }
 
 export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): Promise<Checked<Runtime>> {
@@ -96,6 +101,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       ? { issuer: service.name, getKey: service.keys.getKey, algorithms: service.keys.algorithms, requiredType: 'at+jwt' }
       : undefined,
     fetchKeys: deps.fetchKeys,
+    ...(deps.jwksPool ? { jwksPool: deps.jwksPool } : {}),
+    ...(deps.onJwksFetchError ? { onJwksFetchError: deps.onJwksFetchError } : {}),
     onKeysRemoved: () => deps.cache.clear(),
   })
   if (!jwt.ok) problems.push(...jwt.problems)

@@ -23,6 +23,7 @@ import {
   type Problem,
   type RemoteJwks,
 } from './jwt-keys.js'
+import type { JwksPool } from './jwks-pool.js'
 
 export type JwtResult =
   | { ok: true; identity: Identity }
@@ -39,6 +40,13 @@ export interface JwtVerifier {
   close(): void
   /** One entry per issuer with a remote JWKS, for metrics and readiness. */
   stats(): ({ issuer: string } & JwksStatus)[]
+  /**
+   * Whether the remote keys were loaded once: those of every discovery issuer (SPEC §12),
+   * and with `all` those of every remote issuer (config jwt.waitForKeys).
+   */
+  keysLoaded(all: boolean): boolean
+  /** Pool keys of the remote caches this verifier uses (the pool keeps them across reloads). */
+  readonly poolKeys: readonly string[]
 }
 
 export interface JwtVerifierOptions {
@@ -64,6 +72,10 @@ export interface JwtVerifierOptions {
   maxTokenBytes?: number
   /** Most fetches of one remote JWKS in any minute (config limits.jwksFetchesPerMinute); default 10. */
   jwksFetchesPerMinute?: number
+  /** Remote JWKS caches kept across reloads (serve); absent: this verifier owns and closes its own. */
+  jwksPool?: JwksPool
+  /** A JWKS fetch or discovery failed (logged, rate-limited, by the caller). */
+  onJwksFetchError?: (issuer: string, reason: string) => void
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -84,6 +96,7 @@ interface CompiledIssuer {
   /** The token service's own issuer: its `client_id: gatehouse` marks a login, not an OAuth2 client (SPEC §12). */
   readonly own: boolean
   readonly remote: RemoteJwks | null
+  readonly poolKey: string | undefined
 }
 
 /** SPEC §12: maxLifetime defaults to P1D. */
@@ -148,6 +161,8 @@ async function compileIssuer(
     maxBackoffMs: opts.maxBackoffMs ?? JWKS_DEFAULTS.maxBackoffMs,
     maxFetchesPerMinute: opts.jwksFetchesPerMinute ?? JWKS_DEFAULTS.maxFetchesPerMinute,
     onKeysRemoved: opts.onKeysRemoved,
+    onFetchError: opts.onJwksFetchError,
+    pool: opts.jwksPool,
   })
   if (!keys.ok || !sources.ok || !extras.ok) {
     return {
@@ -178,6 +193,7 @@ async function compileIssuer(
     claimHeaders: extras.claimHeaders,
     own: opts.ownKeys?.issuer === cfg.issuer && cfg.jwksUri === undefined && cfg.publicKeyFile === undefined && cfg.secretEnv === undefined,
     remote: source.remote,
+    poolKey: source.poolKey,
   }
   return { ok: true, issuer }
 }
@@ -222,9 +238,12 @@ function createVerifier(issuers: ReadonlyMap<string, CompiledIssuer>, leeway: nu
       await Promise.all(remotes.map((i) => i.remote?.refresh()))
     },
     close: () => {
-      for (const i of remotes) i.remote?.close()
+      // A pooled cache may serve the next runtime too: the pool closes it when none does.
+      for (const i of remotes) if (i.poolKey === undefined) i.remote?.close()
     },
     stats: () => remotes.flatMap((i) => (i.remote ? [{ issuer: i.issuer, ...i.remote.status() }] : [])),
+    keysLoaded: (all) => remotes.every((i) => i.remote === null || i.remote.loaded || (!all && !i.remote.discovered)),
+    poolKeys: Object.freeze(remotes.flatMap((i) => (i.poolKey !== undefined ? [i.poolKey] : []))),
   }
 }
 
