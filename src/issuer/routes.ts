@@ -5,6 +5,7 @@ import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError } from './errors.js'
 import { introspect, tokenInfo } from './introspect.js'
 import { issueJwt } from './issue-jwt.js'
+import { serverMetadata } from './metadata.js'
 import { oauthToken } from './oauth-token.js'
 import { JwtRevokeRequest, JwtRevokeResponse, revokeJwt } from './revoke-jwt.js'
 import {
@@ -18,6 +19,7 @@ import {
   JwtResponse,
   OAuthForm,
   Problem,
+  ServerMetadata,
   TokenInfo,
   TokenResponse,
 } from './schemas.js'
@@ -174,6 +176,20 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => tokenInfo(req, reply, ctx),
   )
+
+  for (const [doc, summary] of [
+    ['oauth-authorization-server', 'Authorization server metadata (RFC 8414)'],
+    ['openid-configuration', 'The same metadata at the OpenID discovery address'],
+  ] as const) {
+    app.get(
+      `/.well-known/${doc}`,
+      { schema: { summary, tags: ['oauth'], security: [], response: { 200: ServerMetadata } } },
+      async (req, reply) => {
+        reply.header('cache-control', 'public, max-age=300')
+        return serverMetadata(req, ctx)
+      },
+    )
+  }
 
   app.get(
     '/.well-known/jwks.json',

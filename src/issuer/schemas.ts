@@ -112,3 +112,20 @@ export const TokenInfo = Type.Object(
   },
   { additionalProperties: true },
 )
+
+/** RFC 8414 §2 authorization-server metadata (SPEC §11). */
+export const ServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String({ format: 'uri' }),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    introspection_endpoint: Type.String({ format: 'uri' }),
+    introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    jwks_uri: Type.String({ format: 'uri' }),
+    grant_types_supported: Type.Array(Type.String()),
+    response_types_supported: Type.Array(Type.String()),
+    access_token_signing_alg_values_supported: Type.Array(Type.String()),
+    service_documentation: Type.String({ format: 'uri' }),
+  },
+  { additionalProperties: true },
+)
