@@ -129,3 +129,20 @@ export const ServerMetadata = Type.Object(
   },
   { additionalProperties: true },
 )
+
+/** RFC 6749 §5.2 error answer of the OAuth endpoints. */
+export const OAuthErrorBody = Type.Object(
+  {
+    error: Type.Union(
+      ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'].map((e) => Type.Literal(e)),
+    ),
+    error_description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+/** RFC 7517 §5 JWK Set of the public signing keys. */
+export const JwksBody = Type.Object(
+  { keys: Type.Array(Type.Object({ kty: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }, { additionalProperties: true })) },
+  { additionalProperties: true },
+)
