@@ -11,6 +11,7 @@ import type { Writable } from 'node:stream'
 import { compileRuntime, type Runtime } from '../runtime/compile.js'
 import { loadConfigFile, parseHostPort } from '../config/load.js'
 import { formatProblems, type Problem } from '../config/problem.js'
+import { createJwksPool } from '../credentials/jwks-pool.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 import type { KeyStore } from '../keystore/key-store.js'
@@ -75,9 +76,20 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     jwks: () => runtime?.jwt.stats() ?? [],
     storeUp: () => store.isReady().catch(() => false),
   })
-  const deps = { store, cache, onCache: (hit: boolean) => metrics.cache(hit), env, now: opts.now }
+  // Each issuer's JWKS cache outlives reloads that keep its key source (its last good keys stay).
+  const jwksPool = createJwksPool()
+  const deps = {
+    store,
+    cache,
+    onCache: (hit: boolean) => metrics.cache(hit),
+    env,
+    now: opts.now,
+    jwksPool,
+    onJwksFetchError: jwksErrorLog(logger, opts.now ?? Date.now),
+  }
   const compiled = await compileRuntime(loaded.value, deps)
   if (!compiled.ok) {
+    jwksPool.closeAll()
     await store.close()
     throw new StartError(formatProblems(opts.configFile, compiled.problems), 1)
   }
@@ -137,7 +149,12 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
 
   const admin = createAdminApp({
     metrics,
-    ready: async () => runtime !== null && !shuttingDown && (await store.isReady()),
+    ready: async () =>
+      runtime !== null &&
+      !shuttingDown &&
+      // SPEC §12: discovery issuers always, every remote issuer with jwt.waitForKeys.
+      runtime.jwt.keysLoaded(runtime.config.jwt.waitForKeys) &&
+      (await store.isReady()),
   })
 
   let shuttingDown = false
@@ -173,6 +190,8 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       else problems.push(...c.problems)
     }
     if (!nextRuntime) {
+      // Caches the failed compile created are closed; the running runtime's stay.
+      jwksPool.retainOnly(runtime?.jwt.poolKeys ?? [])
       metrics.reload(false)
       logger.error({ problems }, 'reload failed; keeping the running configuration')
       return false
@@ -183,6 +202,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     // Keys or issuers may have changed: nothing verified under the old config is trusted.
     cache.clear()
     old?.close()
+    jwksPool.retainOnly(nextRuntime.jwt.poolKeys)
     const key = poolKeyOf(nextRuntime.config)
     if (key !== poolKey) {
       const oldPool = pool
@@ -250,11 +270,30 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       await admin.close().catch(() => {})
       await tokenService?.close().catch(() => {})
       runtime?.close()
+      jwksPool.closeAll()
       await pool.close().catch(() => {})
       await store.close()
       logger.info('gatehouse stopped')
       logger.flush()
     },
+  }
+}
+
+/**
+ * JWKS and discovery failures, logged with their reason at most once a minute per
+ * issuer (an IdP outage must not flood the log); the count of those held back is
+ * in the next line, and every failure is counted in gatehouse_jwks_fetch_failures_total.
+ */
+function jwksErrorLog(logger: Logger, now: () => number): (issuer: string, reason: string) => void {
+  const last = new Map<string, { at: number; held: number }>()
+  return (issuer, reason) => {
+    const seen = last.get(issuer)
+    if (seen !== undefined && now() - seen.at < 60_000) {
+      seen.held++
+      return
+    }
+    logger.warn({ issuer, reason, suppressed: seen?.held ?? 0 }, 'JWKS fetch failed; the last good keys stay in use')
+    last.set(issuer, { at: now(), held: 0 })
   }
 }
 
