@@ -61,6 +61,18 @@ export function decodeClientCredentials(c: BasicCredentials): BasicCredentials |
   return checked({ name, secret })
 }
 
+/**
+ * SPEC §11: OAuth2 client libraries form-encode Basic credentials (RFC 6749 §2.3.1),
+ * other callers do not. The name is read form-decoded when that decodes, and the
+ * secret is tried form-decoded first, then as sent, so a raw secret holding `%` or
+ * `+` still works. Null when nothing usable remains (a control character after decoding).
+ */
+export function basicReadings(c: BasicCredentials): { name: string; secrets: string[] } | null {
+  const decoded = decodeClientCredentials(c)
+  if (decoded === 'malformed') return checked(c) === 'malformed' ? null : { name: c.name, secrets: [c.secret] }
+  return { name: decoded.name, secrets: decoded.secret === c.secret ? [c.secret] : [decoded.secret, c.secret] }
+}
+
 function formDecode(text: string): string | null {
   try {
     return decodeURIComponent(text.replace(/\+/g, ' '))

@@ -21,6 +21,7 @@ const ClientSchema = Type.Object(
       default: {},
     }),
     ttl: Type.String({ minLength: 1, default: DEFAULT_TTL, description: 'ISO 8601 PnDTnHnMnS lifetime of the tokens issued' }),
+    canIntrospect: Type.Boolean({ default: false, description: 'a resource server: may introspect any token, not only its own (SPEC §11)' }),
   },
   { additionalProperties: false },
 )
@@ -35,6 +36,7 @@ export interface Client {
   readonly secretHash: string
   readonly permissions: Permissions
   readonly ttlSeconds: number
+  readonly canIntrospect: boolean
 }
 
 export interface ClientDirectory {
@@ -54,6 +56,8 @@ export async function loadClientsFile(file: string): Promise<Checked<ClientDirec
   for (const [i, c] of data.value.clients.entries()) {
     const at = `clientsFile.clients[${i}]`
     if (map.has(c.clientId)) problems.push({ path: `${at}.clientId`, message: `client "${c.clientId}" is listed twice` })
+    // Tokens of password and API-key logins carry client_id `gatehouse` (SPEC §12): no client may be it.
+    if (c.clientId === 'gatehouse') problems.push({ path: `${at}.clientId`, message: '"gatehouse" is reserved for logins (RFC 9068 client_id of their tokens)' })
     if (!isSupportedHash(c.secretHash)) problems.push({ path: `${at}.secretHash`, message: UNSUPPORTED_HASH })
     const ttl = parseDuration(c.ttl)
     if (!ttl.ok) problems.push({ path: `${at}.ttl`, message: ttl.message })
@@ -64,6 +68,7 @@ export async function loadClientsFile(file: string): Promise<Checked<ClientDirec
         secretHash: c.secretHash,
         permissions: Object.freeze({ ...c.permissions }),
         ttlSeconds: ttl.ok ? ttl.seconds : 0,
+        canIntrospect: c.canIntrospect,
       }),
     )
   }

@@ -9,6 +9,7 @@ import { createLiveRuntime, type LiveRuntime } from '../runtime/live-runtime.js'
 import { loadConfigFile, parseHostPort } from '../config/load.js'
 import { formatProblems } from '../config/problem.js'
 import type { Config } from '../config/schema.js'
+import { createJwksPool } from '../credentials/jwks-pool.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 import type { KeyStore } from '../keystore/key-store.js'
@@ -59,9 +60,20 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     jwks: () => live?.current().jwt.stats() ?? [],
     storeUp: () => store.isReady().catch(() => false),
   })
-  const compileDeps = { store, cache, onCache: (hit: boolean) => metrics.cache(hit), env, now: opts.now }
+  // Each issuer's JWKS cache outlives reloads that keep its key source (its last good keys stay).
+  const jwksPool = createJwksPool()
+  const compileDeps = {
+    store,
+    cache,
+    onCache: (hit: boolean) => metrics.cache(hit),
+    env,
+    now: opts.now,
+    jwksPool,
+    onJwksFetchError: jwksErrorLog(logger, opts.now ?? Date.now),
+  }
   const compiled = await compileRuntime(loaded.value, compileDeps)
   if (!compiled.ok) {
+    jwksPool.closeAll()
     await store.close()
     throw new StartError(formatProblems(opts.configFile, compiled.problems), 1)
   }
@@ -102,7 +114,12 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   let shuttingDown = false
   const admin = createAdminApp({
     metrics,
-    ready: async () => !shuttingDown && (await store.isReady()),
+    ready: async () => {
+      if (shuttingDown) return false
+      // SPEC §12: discovery issuers always, every remote issuer with jwt.waitForKeys.
+      const rt = running.current()
+      return rt.jwt.keysLoaded(rt.config.jwt.waitForKeys) && (await store.isReady())
+    },
   })
   try {
     await server.listen()
@@ -136,6 +153,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       await admin.close().catch(() => {})
       await tokenService?.close().catch(() => {})
       running.close()
+      jwksPool.closeAll()
       await pool.close()
       await store.close()
       logger.info('gatehouse stopped')
@@ -164,4 +182,22 @@ async function startTokenService(prefix: string, live: LiveRuntime, store: KeySt
   const { createTokenService } = await import('../issuer/service.js')
   const { createLoginThrottle } = await import('../issuer/login-throttle.js')
   return createTokenService(prefix, { runtime: live.current, store, throttle: createLoginThrottle(), now, logger })
+}
+
+/**
+ * JWKS and discovery failures, logged with their reason at most once a minute per
+ * issuer (an IdP outage must not flood the log); the count of those held back is
+ * in the next line, and every failure is counted in gatehouse_jwks_fetch_failures_total.
+ */
+function jwksErrorLog(logger: Logger, now: () => number): (issuer: string, reason: string) => void {
+  const last = new Map<string, { at: number; held: number }>()
+  return (issuer, reason) => {
+    const seen = last.get(issuer)
+    if (seen !== undefined && now() - seen.at < 60_000) {
+      seen.held++
+      return
+    }
+    logger.warn({ issuer, reason, suppressed: seen?.held ?? 0 }, 'JWKS fetch failed; the last good keys stay in use')
+    last.set(issuer, { at: now(), held: 0 })
+  }
 }

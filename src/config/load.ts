@@ -133,6 +133,11 @@ function checkFields(c: Config, problems: Problem[]): void {
   checkCidrs(c.ipFilter?.allow, 'ipFilter.allow', problems)
   checkCidrs(c.ipFilter?.deny, 'ipFilter.deny', problems)
   checkCidrs(c.forwardAuth?.trustedCallers, 'forwardAuth.trustedCallers', problems)
+  // The decision path is matched on the raw request-target: it must already be in the form
+  // normalisation would give it (no %-escapes, no empty or dot segments).
+  if (typeof c.forwardAuth?.path === 'string' && /%|\/\/|\/\.\.?(\/|$)/.test(c.forwardAuth.path)) {
+    problems.push({ path: 'forwardAuth.path', message: 'must be a normalised path (no dot segments, //, %-encoding or query)' })
+  }
   checkFilesExist(c, problems)
 
   let url: URL | null = null

@@ -24,4 +24,9 @@ export interface Identity {
   readonly ipFilter?: IpFilter | undefined
   /** The API key this credential was minted with (issue 12): it never outlives or out-reaches it. */
   readonly parentKeyId?: string | undefined
+  /** Extra identity headers from JWT claims (SPEC §9 claimHeaders), values not yet encoded. */
+  readonly claimHeaders?: readonly ClaimHeader[] | undefined
 }
+
+/** [header name, a value or a list of values]; a list is sent joined by `,`, each element encoded. */
+export type ClaimHeader = readonly [string, string | readonly string[]]

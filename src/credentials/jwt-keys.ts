@@ -14,6 +14,8 @@ import {
   type JWTVerifyGetKey,
 } from 'jose'
 import { JWT_ALGORITHMS, type IssuerConfig, type JwtAlgorithm } from '../config/schema.js'
+import { checkFetchUrl, discoverJwksUri } from './discovery.js'
+import type { JwksPool } from './jwks-pool.js'
 import { RemoteJwks } from './remote-jwks.js'
 
 export { JWKS_DEFAULTS, RemoteJwks, type JwksStatus } from './remote-jwks.js'
@@ -41,14 +43,20 @@ export interface KeySourceOptions {
   readonly maxFetchesPerMinute?: number | undefined
   /** Called when a JWKS refresh drops a kid, so verified tokens of that key are forgotten. */
   readonly onKeysRemoved?: (() => void) | undefined
+  /** Called when a JWKS fetch (or discovery) fails, with the issuer and the reason. */
+  readonly onFetchError?: ((issuer: string, reason: string) => void) | undefined
+  /** Caches kept across reloads; without it every compile makes its own (closed with the verifier). */
+  readonly pool?: JwksPool | undefined
 }
 
 export interface KeySource {
   readonly getKey: JWTVerifyGetKey
   readonly algorithms: readonly JwtAlgorithm[]
   readonly requiredType?: string | undefined
-  /** Present for `jwksUri`: must be started, and closed on reload. */
+  /** Present for `jwksUri` and `discovery`: must be started, and closed when no runtime uses it. */
   readonly remote: RemoteJwks | null
+  /** The pool key of `remote` when it belongs to a pool (the pool closes it, not the verifier). */
+  readonly poolKey?: string | undefined
 }
 
 export interface Problem {
@@ -72,7 +80,7 @@ const fail = (path: string, message: string): KeySourceResult => ({ ok: false, p
  * unstarted, so that a config with problems never fetches anything.
  */
 export async function compileKeySource(cfg: IssuerConfig, path: string, opts: KeySourceOptions): Promise<KeySourceResult> {
-  const given = (['jwksUri', 'publicKeyFile', 'secretEnv'] as const).filter((k) => cfg[k] !== undefined)
+  const given = (['jwksUri', 'publicKeyFile', 'secretEnv', 'discovery'] as const).filter((k) => cfg[k] !== undefined && cfg[k] !== false)
   if (given.length > 1) {
     return fail(path, `has ${given.join(' and ')}: an issuer has exactly one key source (SPEC §5)`)
   }
@@ -88,11 +96,13 @@ export async function compileKeySource(cfg: IssuerConfig, path: string, opts: Ke
     return fail(`${path}.algorithms`, `${hmac.join(', ')} needs secretEnv; an HMAC algorithm never uses a public key (RFC 8725 §3.1)`)
   }
   if (cfg.publicKeyFile !== undefined) return compileFile(cfg.publicKeyFile, algorithms, `${path}.publicKeyFile`, opts.baseDir)
-  if (cfg.jwksUri !== undefined) return compileRemote(cfg, algorithms, `${path}.jwksUri`, opts)
+  if (cfg.jwksUri !== undefined || cfg.discovery === true) {
+    return compileRemote(cfg, algorithms, cfg.discovery === true ? `${path}.discovery` : `${path}.jwksUri`, opts)
+  }
   if (own !== undefined) {
     return { ok: true, source: { getKey: own.getKey, algorithms, requiredType: own.requiredType, remote: null } }
   }
-  return fail(path, 'has no key source: set jwksUri, publicKeyFile or secretEnv (only the token service\'s own issuer may omit it)')
+  return fail(path, 'has no key source: set jwksUri, discovery, publicKeyFile or secretEnv (only the token service\'s own issuer may omit it)')
 }
 
 function compileSecret(envName: string, algorithms: readonly JwtAlgorithm[], path: string, env: NodeJS.ProcessEnv): KeySourceResult {
@@ -184,10 +194,11 @@ function compileRemote(
   path: string,
   opts: KeySourceOptions,
 ): KeySourceResult {
-  const url = checkJwksUrl(cfg.jwksUri ?? '')
+  const discovery = cfg.discovery === true
+  const url = discovery ? checkFetchUrl(cfg.issuer, 'with discovery, the issuer') : checkFetchUrl(cfg.jwksUri ?? '', 'jwksUri')
   if (typeof url === 'string') return fail(path, url)
   const cooldownMs = (cfg.jwksCooldownSeconds ?? 30) * 1000
-  const remote = new RemoteJwks(url, {
+  const timing = {
     now: opts.now,
     cacheMs: (cfg.jwksCacheSeconds ?? 300) * 1000,
     cooldownMs,
@@ -196,26 +207,16 @@ function compileRemote(
     maxBytes: opts.maxJwksBytes,
     maxFetchesPerMinute: opts.maxFetchesPerMinute,
     onKeysRemoved: opts.onKeysRemoved,
-  })
-  return { ok: true, source: { getKey: remote.getKey, algorithms, remote } }
-}
-
-/** https: anywhere, http: only to a loopback host (keys fetched in clear text could be swapped). */
-function checkJwksUrl(text: string): URL | string {
-  let url: URL
-  try {
-    url = new URL(text)
-  } catch {
-    return 'jwksUri is not a valid URL'
+    onFetchError: opts.onFetchError && ((reason: string) => opts.onFetchError?.(cfg.issuer, reason)),
+    ...(discovery ? { locate: (closed: AbortSignal) => discoverJwksUri(cfg.issuer, { fetchTimeoutMs: opts.fetchTimeoutMs, maxBytes: opts.maxJwksBytes }, closed) } : {}),
   }
-  if (url.username !== '' || url.password !== '') return 'jwksUri must not carry credentials'
-  if (url.protocol === 'https:') return url
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url
-  return 'jwksUri must use https:// (http:// only to a loopback host)'
+  const create = () => new RemoteJwks(discovery ? null : url, timing)
+  if (opts.pool === undefined) {
+    const own = create()
+    return { ok: true, source: { getKey: own.getKey, algorithms, remote: own } }
+  }
+  // Same issuer, same source, same timing: the running cache (and its last good keys) carries over.
+  const poolKey = JSON.stringify([cfg.issuer, discovery ? 'discovery' : url.href, timing.cacheMs, cooldownMs, timing.maxBackoffMs, opts.fetchTimeoutMs, opts.maxJwksBytes, opts.maxFetchesPerMinute])
+  const remote = opts.pool.take(poolKey, create)
+  return { ok: true, source: { getKey: remote.getKey, algorithms, remote, poolKey } }
 }
-
-function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
-}
-
-

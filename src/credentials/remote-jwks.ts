@@ -25,6 +25,10 @@ export interface RemoteJwksTiming {
   readonly maxFetchesPerMinute?: number | undefined
   /** Called after a successful fetch that dropped a kid the previous set had. */
   readonly onKeysRemoved?: (() => void) | undefined
+  /** Called after each failed fetch with its reason (never a secret). */
+  readonly onFetchError?: ((reason: string) => void) | undefined
+  /** Finds the JWKS address (SPEC §9 discovery) until it is known; runs before each fetch until one succeeds. */
+  readonly locate?: ((closed: AbortSignal) => Promise<URL>) | undefined
 }
 
 /**
@@ -51,11 +55,25 @@ export class RemoteJwks {
   /** Clock ms of the latest fetches, oldest first; at most maxFetchesPerMinute of them. */
   readonly #recent: number[] = []
 
+  #url: URL | null
+
+  /** `url` null: found by `timing.locate` (discovery). */
   constructor(
-    readonly url: URL,
+    url: URL | null,
     private readonly timing: RemoteJwksTiming,
   ) {
+    this.#url = url
     this.#backoffMs = timing.cooldownMs
+  }
+
+  /** Whether one fetch has succeeded since this source was created (SPEC §12 readiness). */
+  get loaded(): boolean {
+    return this.#lastSuccessAt !== null
+  }
+
+  /** Whether the address comes from discovery. */
+  get discovered(): boolean {
+    return this.timing.locate !== undefined
   }
 
   /** Starts the first fetch and, through it, the background refresh. */
@@ -70,7 +88,7 @@ export class RemoteJwks {
 
   status(): JwksStatus {
     return {
-      url: this.url.href,
+      url: this.#url?.href ?? '',
       fetches: this.#fetches,
       failures: this.#failures,
       lastSuccessAt: this.#lastSuccessAt,
@@ -129,7 +147,14 @@ export class RemoteJwks {
   async #fetchOnce(): Promise<void> {
     this.#fetches++
     try {
-      const json = await fetchJwksJson(this.url, this.timing, this.#abort.signal)
+      // Discovery runs until it has succeeded once; after that the address stays (SPEC §12: not per token).
+      let url = this.#url
+      if (url === null || (this.timing.locate !== undefined && this.#lastSuccessAt === null)) {
+        url = (await this.timing.locate?.(this.#abort.signal)) ?? url
+        if (url === null) throw new Error('no JWKS address')
+        this.#url = url
+      }
+      const json = await fetchJwksJson(url, this.timing, this.#abort.signal)
       this.#set = createLocalJWKSet(json as JSONWebKeySet)
       const kids = new Set((json as JSONWebKeySet).keys.map((k) => String(k.kid)))
       const dropped = [...this.#kids].some((kid) => !kids.has(kid))
@@ -145,6 +170,7 @@ export class RemoteJwks {
       // Stale-if-error: the last good set stays; wait longer after each failure in a row.
       this.#failures++
       this.#lastError = describeFetchError(err)
+      if (!this.#closed) this.timing.onFetchError?.(this.#lastError)
       this.#nextFetchAt = this.timing.now() + this.#backoffMs
       this.#schedule(Math.min(this.#backoffMs, this.timing.cacheMs))
       this.#backoffMs = Math.min(this.#backoffMs * 2, this.timing.maxBackoffMs)
@@ -179,7 +205,7 @@ async function fetchJwksJson(url: URL, timing: RemoteJwksTiming, closed: AbortSi
 }
 
 /** Reads at most `max` bytes, so a hostile or broken endpoint cannot exhaust memory. */
-async function readCapped(res: Response, max: number): Promise<Uint8Array> {
+export async function readCapped(res: Response, max: number): Promise<Uint8Array> {
   if (res.body === null) return new Uint8Array()
   const reader = res.body.getReader()
   const chunks: Uint8Array[] = []

@@ -13,8 +13,10 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
-import type { Identity } from './identity.js'
+import type { ClaimHeader, Identity } from './identity.js'
 import { atLeast, levelFor, toPermissions, type Level, type Permissions } from './permissions.js'
+import { parseDuration } from '../config/duration.js'
+import { claimAt, claimPath, compilePermissionSources, permissionsFromClaims, type PermissionSource } from './claim-permissions.js'
 import {
   compileKeySource,
   JWKS_DEFAULTS,
@@ -24,6 +26,7 @@ import {
   type RemoteJwks,
 } from './jwt-keys.js'
 import { verifyJwtSync } from './sync-verify.js'
+import type { JwksPool } from './jwks-pool.js'
 
 export type JwtResult =
   | { ok: true; identity: Identity }
@@ -40,6 +43,13 @@ export interface JwtVerifier {
   close(): void
   /** One entry per issuer with a remote JWKS, for metrics and readiness. */
   stats(): ({ issuer: string } & JwksStatus)[]
+  /**
+   * Whether the remote keys were loaded once: those of every discovery issuer (SPEC §12),
+   * and with `all` those of every remote issuer (config jwt.waitForKeys).
+   */
+  keysLoaded(all: boolean): boolean
+  /** Pool keys of the remote caches this verifier uses (the pool keeps them across reloads). */
+  readonly poolKeys: readonly string[]
 }
 
 export interface JwtVerifierOptions {
@@ -71,6 +81,10 @@ export interface JwtVerifierOptions {
    * all (the oracle of the differential test).
    */
   signatures?: 'node' | 'jose'
+  /** Remote JWKS caches kept across reloads (serve); absent: this verifier owns and closes its own. */
+  jwksPool?: JwksPool
+  /** A JWKS fetch or discovery failed (logged, rate-limited, by the caller). */
+  onJwksFetchError?: (issuer: string, reason: string) => void
 }
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
@@ -81,9 +95,23 @@ interface CompiledIssuer {
   readonly getKey: JWTVerifyGetKey
   /** Everything jwtVerify needs except currentDate, built once. */
   readonly options: Readonly<JWTVerifyOptions>
-  readonly scopeMap: ReadonlyMap<string, Permissions>
+  readonly sources: readonly PermissionSource[]
+  /** The claim naming the user (SPEC §9 userClaim; default sub). */
+  readonly userClaim: string
+  /** Longest exp - now accepted, in seconds, leeway not included (SPEC §12 maxLifetime). */
+  readonly maxLifetimeSeconds: number
+  /** [claim path, header name] (SPEC §9 claimHeaders). */
+  readonly claimHeaders: readonly (readonly [readonly string[], string])[]
+  /** The token service's own issuer: its `client_id: gatehouse` marks a login, not an OAuth2 client (SPEC §12). */
+  readonly own: boolean
   readonly remote: RemoteJwks | null
+  readonly poolKey: string | undefined
 }
+
+/** SPEC §12: maxLifetime defaults to P1D. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400
+/** `client_id` of tokens minted by password or API-key login (SPEC §12). */
+export const LOGIN_CLIENT_ID = 'gatehouse'
 
 type Failure = Extract<JwtResult, { ok: false }>
 
@@ -131,7 +159,8 @@ async function compileIssuer(
   opts: JwtVerifierOptions,
   now: () => number,
 ): Promise<{ ok: true; issuer: CompiledIssuer } | { ok: false; problems: Problem[] }> {
-  const scopeMap = compileScopeMap(cfg, path)
+  const sources = compilePermissionSources(cfg, path)
+  const extras = compileClaimExtras(cfg, path)
   const keys = await compileKeySource(cfg, path, {
     now,
     env: opts.env ?? process.env,
@@ -142,9 +171,14 @@ async function compileIssuer(
     maxBackoffMs: opts.maxBackoffMs ?? JWKS_DEFAULTS.maxBackoffMs,
     maxFetchesPerMinute: opts.jwksFetchesPerMinute ?? JWKS_DEFAULTS.maxFetchesPerMinute,
     onKeysRemoved: opts.onKeysRemoved,
+    onFetchError: opts.onJwksFetchError,
+    pool: opts.jwksPool,
   })
-  if (!keys.ok || !scopeMap.ok) {
-    return { ok: false, problems: [...(keys.ok ? [] : keys.problems), ...(scopeMap.ok ? [] : scopeMap.problems)] }
+  if (!keys.ok || !sources.ok || !extras.ok) {
+    return {
+      ok: false,
+      problems: [...(keys.ok ? [] : keys.problems), ...(sources.ok ? [] : sources.problems), ...(extras.ok ? [] : extras.problems)],
+    }
   }
   const { source } = keys
   const typ = cfg.requiredType ?? source.requiredType
@@ -163,25 +197,38 @@ async function compileIssuer(
     algorithms: new Set(source.algorithms),
     getKey: source.getKey,
     options: Object.freeze(options),
-    scopeMap: scopeMap.value,
+    sources: sources.sources,
+    userClaim: cfg.userClaim ?? 'sub',
+    maxLifetimeSeconds: extras.maxLifetimeSeconds,
+    claimHeaders: extras.claimHeaders,
+    own: opts.ownKeys?.issuer === cfg.issuer && cfg.jwksUri === undefined && cfg.publicKeyFile === undefined && cfg.secretEnv === undefined,
     remote: source.remote,
+    poolKey: source.poolKey,
   }
   return { ok: true, issuer }
 }
 
-function compileScopeMap(
+function compileClaimExtras(
   cfg: IssuerConfig,
   path: string,
-): { ok: true; value: ReadonlyMap<string, Permissions> } | { ok: false; problems: Problem[] } {
-  // A Map, so a scope named "__proto__" or "constructor" never reaches the prototype chain.
-  const map = new Map<string, Permissions>()
+):
+  | { ok: true; maxLifetimeSeconds: number; claimHeaders: readonly (readonly [readonly string[], string])[] }
+  | { ok: false; problems: Problem[] } {
   const problems: Problem[] = []
-  for (const [scope, grants] of Object.entries(cfg.scopeMap ?? {})) {
-    const perms = toPermissions(grants)
-    if (perms === null) problems.push({ path: `${path}.scopeMap.${scope}`, message: 'levels must be none, r or rw' })
-    else map.set(scope, perms)
+  let maxLifetimeSeconds = DEFAULT_MAX_LIFETIME_SECONDS
+  if (cfg.maxLifetime !== undefined) {
+    const d = parseDuration(cfg.maxLifetime)
+    if (d.ok) maxLifetimeSeconds = d.seconds
+    else problems.push({ path: `${path}.maxLifetime`, message: d.message })
   }
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, value: map }
+  const claimHeaders: (readonly [readonly string[], string])[] = []
+  for (const [claim, header] of Object.entries(cfg.claimHeaders ?? {})) {
+    const segments = claimPath(claim)
+    if (segments === null) problems.push({ path: `${path}.claimHeaders.${claim}`, message: 'not a dotted claim path' })
+    else claimHeaders.push(Object.freeze([segments, header] as const))
+  }
+  if (problems.length > 0) return { ok: false, problems }
+  return { ok: true, maxLifetimeSeconds, claimHeaders: Object.freeze(claimHeaders) }
 }
 
 type SignatureCheck = (token: string, pre: Prechecked, currentDate: Date) => Promise<JWTPayload>
@@ -214,9 +261,12 @@ function createVerifier(
       await Promise.all(remotes.map((i) => i.remote?.refresh()))
     },
     close: () => {
-      for (const i of remotes) i.remote?.close()
+      // A pooled cache may serve the next runtime too: the pool closes it when none does.
+      for (const i of remotes) if (i.poolKey === undefined) i.remote?.close()
     },
     stats: () => remotes.flatMap((i) => (i.remote ? [{ issuer: i.issuer, ...i.remote.status() }] : [])),
+    keysLoaded: (all) => remotes.every((i) => i.remote === null || i.remote.loaded || (!all && !i.remote.discovered)),
+    poolKeys: Object.freeze(remotes.flatMap((i) => (i.poolKey !== undefined ? [i.poolKey] : []))),
   }
 }
 
@@ -305,25 +355,32 @@ function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: number, 
   const exp = claims.exp as number
   if (claims.iat !== undefined && claims.iat > nowSec + leeway) return invalid('iat in the future')
   if (claims.nbf !== undefined && exp < claims.nbf) return invalid('exp before nbf')
-  if (typeof claims.sub !== 'string' || claims.sub === '') return invalid('sub missing')
+  // SPEC §12: a token valid for years is refused, measured from now.
+  if (exp > nowSec + issuer.maxLifetimeSeconds + leeway) return invalid('exp beyond the issuer\'s maxLifetime')
+  const user = Object.hasOwn(claims, issuer.userClaim) ? claims[issuer.userClaim] : undefined
+  if (typeof user !== 'string' || user === '') return invalid(`${issuer.userClaim} missing`)
   // A lone surrogate (`\ud800`) is valid JSON but no user name (RFC 8725 §3.7; security-cases #29).
-  if (LONE_SURROGATE.test(claims.sub)) return invalid('sub malformed')
+  if (LONE_SURROGATE.test(user)) return invalid(`${issuer.userClaim} malformed`)
   const actor = actorOf(claims.act)
   if (actor === null) return invalid('act malformed')
-  const permissions = permissionsOf(claims, issuer.scopeMap)
-  if (typeof permissions === 'string') return invalid(permissions)
+  const granted = permissionsFromClaims(claims, issuer.sources)
+  if (!granted.ok) return invalid(granted.detail)
+  const permissions = granted.permissions
+  const clientId = typeof claims.client_id === 'string' && claims.client_id !== '' ? claims.client_id : undefined
+  const claimHeaders = claimHeaderValues(claims, issuer.claimHeaders)
   const identity: Identity = {
-    user: claims.sub,
-    actor: actor !== claims.sub ? actor : undefined,
+    user,
+    actor: actor !== user ? actor : undefined,
     method: 'jwt',
     credentialId: typeof claims.jti === 'string' && claims.jti !== '' ? claims.jti : undefined,
     issuer: issuer.issuer,
     permissions,
     expiresAt: exp,
     // RFC 9068 §2.2: client_id names the OAuth2 client of a client-credentials token.
-    clientId: typeof claims.client_id === 'string' && claims.client_id !== '' ? claims.client_id : undefined,
+    clientId: issuer.own && clientId === LOGIN_CLIENT_ID ? undefined : clientId,
     // Only tokens of our own token service are held to it (pipeline/authority.ts).
     parentKeyId: typeof claims.parent_key_id === 'string' && claims.parent_key_id !== '' ? claims.parent_key_id : undefined,
+    ...(claimHeaders.length > 0 ? { claimHeaders } : {}),
   }
   return { ok: true, identity: Object.freeze(identity) }
 }
@@ -336,29 +393,17 @@ function actorOf(act: unknown): string | undefined | null {
   return typeof sub === 'string' && sub !== '' && !LONE_SURROGATE.test(sub) ? sub : null
 }
 
-/** The `permissions` claim, else scopes through the scopeMap; a string says what is malformed. */
-function permissionsOf(claims: JWTPayload, scopeMap: ReadonlyMap<string, Permissions>): Permissions | string {
-  if (Object.hasOwn(claims, 'permissions')) return toPermissions(claims.permissions) ?? 'permissions claim malformed'
-  const scopes = scopesOf(claims)
-  if (scopes === null) return 'scope claim malformed'
-  const out: Record<string, Level> = Object.create(null)
-  for (const scope of scopes) {
-    const grants = scopeMap.get(scope)
-    if (grants === undefined) continue
-    for (const [api, level] of Object.entries(grants)) {
-      if (!atLeast(levelFor(out, api), level)) out[api] = level
-    }
+/** SPEC §9 claimHeaders: strings, numbers and booleans, or lists of them; anything else sets no header. */
+function claimHeaderValues(claims: JWTPayload, wanted: CompiledIssuer['claimHeaders']): ClaimHeader[] {
+  const out: ClaimHeader[] = []
+  for (const [path, header] of wanted) {
+    const value = claimAt(claims, path)
+    if (isScalar(value)) out.push(Object.freeze([header, String(value)] as const))
+    else if (Array.isArray(value) && value.every(isScalar)) out.push(Object.freeze([header, Object.freeze(value.map(String))] as const))
   }
-  return Object.freeze(out)
+  return out
 }
 
-/** `scope` is a space-separated string (RFC 8693 §4.2, RFC 9068 §2.2.3); `scp` is a list or such a string. */
-function scopesOf(claims: JWTPayload): readonly string[] | null {
-  const split = (text: string): string[] => text.split(' ').filter((s) => s !== '')
-  if (Object.hasOwn(claims, 'scope')) return typeof claims.scope === 'string' ? split(claims.scope) : null
-  const scp = claims.scp
-  if (scp === undefined) return []
-  if (typeof scp === 'string') return split(scp)
-  if (Array.isArray(scp) && scp.every((s) => typeof s === 'string')) return scp as string[]
-  return null
+function isScalar(v: unknown): v is string | number | boolean {
+  return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
 }

@@ -57,7 +57,7 @@ async function basicCaller(authorization: string | undefined, req: FastifyReques
 }
 
 /** Shared by Basic callers and OAuth-style user checks: throttle, verify, count. */
-export async function checkPassword(name: string, secret: string, ip: string, ctx: ServiceContext): Promise<User> {
+export async function checkPassword(name: string, secret: string | readonly string[], ip: string, ctx: ServiceContext): Promise<User> {
   const users = serviceOf(ctx).users
   const r = await verifyThrottled(ctx.throttle, name, ip, () => ctx.now(), secret, users?.get(name), (u) => u.passwordHash, users?.dummyHash)
   if (r === false) throw new ServiceError('unauthenticated', 'unknown user or wrong password', basicChallenge)

@@ -3,18 +3,19 @@
 // expired, revoked, unknown or not the caller's is just `{"active": false}` with
 // no other member (§2.2), whatever `token_type_hint` says.
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { parseBasic } from '../accounts/basic-auth.js'
+import { basicReadings, parseBasic } from '../accounts/basic-auth.js'
 import { parseApiKey } from '../credentials/api-key.js'
 import { formatPermissions } from '../credentials/permissions.js'
 import { verifyApiKey } from '../keystore/verify-api-key.js'
 import type { Identity } from '../credentials/identity.js'
+import { LOGIN_CLIENT_ID } from '../credentials/verify-jwt.js'
 import { authenticateCaller, checkPassword } from './caller.js'
 import { clientIpOf } from './client-ip.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
 import { authenticateClient, CLIENT_REFUSED, parseForm, single, THROTTLED } from './oauth-token.js'
 
-type Owner = { kind: 'user'; name: string; admin: boolean } | { kind: 'client'; id: string }
+type Owner = { kind: 'user'; name: string; admin: boolean } | { kind: 'client'; id: string; canIntrospect: boolean }
 
 const INACTIVE = Object.freeze({ active: false as const })
 
@@ -32,7 +33,8 @@ async function identityOf(token: string, ctx: ServiceContext): Promise<Identity 
 }
 
 function owns(owner: Owner, id: Identity): boolean {
-  if (owner.kind === 'client') return id.clientId === owner.id
+  // SPEC §11: a resource server (canIntrospect) asks about any token; other clients about their own.
+  if (owner.kind === 'client') return owner.canIntrospect || id.clientId === owner.id
   return owner.admin || id.user === owner.name || id.actor === owner.name
 }
 
@@ -61,7 +63,7 @@ export async function introspect(req: FastifyRequest<{ Body: string }>, reply: F
     subject_type: subjectType,
     username: id.user,
     ...(id.actor ? { act: { sub: id.actor } } : {}),
-    ...(id.clientId ? { client_id: id.clientId } : {}),
+    ...(id.clientId ? { client_id: id.clientId } : loginClient(id, ctx)),
     iss: id.issuer,
     ...(id.credentialId ? { jti: id.credentialId } : {}),
     ...(id.expiresAt !== undefined ? { exp: id.expiresAt } : {}),
@@ -72,12 +74,18 @@ export async function introspect(req: FastifyRequest<{ Body: string }>, reply: F
   }
 }
 
+/** SPEC §12: our tokens minted by login carry client_id `gatehouse` (RFC 9068 §2.2), and say so here too. */
+function loginClient(id: Identity, ctx: ServiceContext): { client_id?: string } {
+  return id.method === 'jwt' && id.issuer === ctx.runtime().ownIssuer ? { client_id: LOGIN_CLIENT_ID } : {}
+}
+
 /** A user (Basic) or an OAuth client (Basic or form); a user name is tried first. */
 async function introspectionCaller(req: FastifyRequest, form: Map<string, string[]>, ctx: ServiceContext): Promise<Owner> {
   const basic = parseBasic(req.headers.authorization)
-  if (typeof basic === 'object' && serviceOf(ctx).users?.get(basic.name)) {
+  const readings = typeof basic === 'object' ? basicReadings(basic) : null
+  if (readings !== null && serviceOf(ctx).users?.get(readings.name)) {
     try {
-      const user = await checkPassword(basic.name, basic.secret, clientIpOf(req), ctx)
+      const user = await checkPassword(readings.name, readings.secrets, clientIpOf(req), ctx)
       return { kind: 'user', name: user.name, admin: user.admin }
     } catch (err) {
       // Worded as for an unknown name (a client, below), so the answer does not tell user names apart (#81).
@@ -89,7 +97,7 @@ async function introspectionCaller(req: FastifyRequest, form: Map<string, string
     throw new OAuthError('oauth_invalid_client', 'authenticate with Basic (a user or a client), not a bearer token')
   }
   const client = await authenticateClient(req, form, ctx)
-  return { kind: 'client', id: client.clientId }
+  return { kind: 'client', id: client.clientId, canIntrospect: client.canIntrospect }
 }
 
 export async function tokenInfo(req: FastifyRequest<{ Querystring: { token?: string } }>, reply: FastifyReply, ctx: ServiceContext) {

@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto'
 import { SignJWT } from 'jose'
 import type { FastifyRequest } from 'fastify'
-import type { Permissions } from '../credentials/permissions.js'
+import { formatPermissions, type Permissions } from '../credentials/permissions.js'
+import { LOGIN_CLIENT_ID } from '../credentials/verify-jwt.js'
 import { authenticateCaller } from './caller.js'
 import type { ServiceRuntime } from '../runtime/compile.js'
 import { serviceOf, type ServiceContext } from './context.js'
@@ -24,9 +25,13 @@ export interface AccessTokenClaims {
 
 export async function signAccessToken(svc: ServiceRuntime, c: AccessTokenClaims, nowSeconds: number): Promise<{ token: string; jti: string }> {
   const jti = randomUUID()
-  const payload: Record<string, unknown> = { permissions: c.permissions }
+  // RFC 9068 §2.2: client_id always (`gatehouse` for logins, SPEC §12), scope beside permissions.
+  const payload: Record<string, unknown> = {
+    client_id: c.clientId ?? LOGIN_CLIENT_ID,
+    scope: formatPermissions(c.permissions),
+    permissions: c.permissions,
+  }
   if (c.actor) payload.act = { sub: c.actor }
-  if (c.clientId) payload.client_id = c.clientId
   if (c.parentKeyId) payload.parent_key_id = c.parentKeyId
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: svc.keys.current.alg, kid: svc.keys.current.kid, typ: 'at+jwt' })

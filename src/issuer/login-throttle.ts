@@ -208,7 +208,7 @@ export async function verifyThrottled<T>(
   key: string,
   ip: string,
   now: () => number,
-  secret: string,
+  secret: string | readonly string[],
   account: T | undefined,
   hashOf: (account: T) => string,
   dummyHash: string | undefined,
@@ -217,7 +217,12 @@ export async function verifyThrottled<T>(
   if (attempt.retryAfter > 0) return { retryAfter: attempt.retryAfter }
   let ok = false
   try {
-    ok = account !== undefined ? await verifyPassword(secret, hashOf(account)) : await dummyVerify(secret, dummyHash)
+    // Several readings of one secret (form-decoded and raw, SPEC §11) are one attempt;
+    // an unknown account costs as many hash checks as a known one.
+    for (const s of typeof secret === 'string' ? [secret] : secret) {
+      ok = account !== undefined ? await verifyPassword(s, hashOf(account)) : await dummyVerify(s, dummyHash)
+      if (ok) break
+    }
   } finally {
     attempt.finish(ok, now())
   }

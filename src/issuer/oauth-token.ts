@@ -2,7 +2,7 @@
 // authenticates with Basic (§2.3.1, form-encoded id and secret) or with
 // client_id/client_secret in the form body, never both (§2.3).
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { decodeClientCredentials, parseBasic } from '../accounts/basic-auth.js'
+import { basicReadings, parseBasic } from '../accounts/basic-auth.js'
 import type { Client } from '../accounts/clients.js'
 import { atLeast, formatPermissions, isLevel, levelFor, type Level, type Permissions } from '../credentials/permissions.js'
 import { clientIpOf } from './client-ip.js'
@@ -50,18 +50,18 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   }
   const challenge = basic !== 'absent' ? basicChallenge : {}
   let id: string
-  let secret: string
+  let secret: string[]
   if (basic !== 'absent') {
-    const decoded = decodeClientCredentials(basic)
-    if (decoded === 'malformed') throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
-    ;({ name: id, secret } = decoded)
+    const readings = basicReadings(basic)
+    if (readings === null) throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
+    ;({ name: id, secrets: secret } = readings)
   } else if (bodyId !== undefined && bodySecret !== undefined) {
     id = bodyId
-    secret = bodySecret
+    secret = [bodySecret]
   } else {
     throw new OAuthError('oauth_invalid_client', 'client authentication required', basicChallenge)
   }
-  if (/[\u0000-\u001f\u007f]/.test(id) || /[\u0000-\u001f\u007f]/.test(secret)) {
+  if (/[\u0000-\u001f\u007f]/.test(id) || secret.some((s) => /[\u0000-\u001f\u007f]/.test(s))) {
     throw new OAuthError('oauth_invalid_client', 'malformed client credentials', challenge)
   }
   const clients = serviceOf(ctx).clients

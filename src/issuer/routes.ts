@@ -5,6 +5,7 @@ import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError } from './errors.js'
 import { introspect, tokenInfo } from './introspect.js'
 import { issueJwt } from './issue-jwt.js'
+import { serverMetadata } from './metadata.js'
 import { oauthToken } from './oauth-token.js'
 import { JwtRevokeRequest, JwtRevokeResponse, revokeJwt } from './revoke-jwt.js'
 import {
@@ -17,7 +18,10 @@ import {
   JwtRequest,
   JwtResponse,
   OAuthForm,
+  JwksBody,
+  OAuthErrorBody,
   Problem,
+  ServerMetadata,
   TokenInfo,
   TokenResponse,
 } from './schemas.js'
@@ -26,13 +30,24 @@ import { Type } from '@sinclair/typebox'
 type Security = { [scheme: string]: string[] }[]
 const BASIC: Security = [{ BasicAuth: [] }]
 const BASIC_OR_KEY: Security = [{ BasicAuth: [] }, { ApiKeyAuth: [] }]
-const errors = { 400: Problem, 401: Problem, 403: Problem, 429: Problem }
+/** An error answer documented with its media type (RFC 9457 problem+json, or RFC 6749 §5.2 JSON). */
+const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } })
+const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorBody } } })
+const errors = {
+  400: problem('the request is malformed'),
+  401: problem('authentication required or failed'),
+  403: problem('not allowed'),
+  429: problem('too many failed logins: wait Retry-After seconds'),
+}
+// The global ipFilter answers every path, the service's public documents too.
+const ipDenied = { 403: problem('client address not allowed (ipFilter)') }
 
 export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post(
     '/v1/auth/jwt',
     {
       schema: {
+        operationId: 'issueJwt',
         summary: 'Issue a JWT (Basic or API key; never a JWT)',
         tags: ['tokens'],
         security: BASIC_OR_KEY,
@@ -47,11 +62,12 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/jwt/revoke',
     {
       schema: {
+        operationId: 'revokeJwt',
         summary: 'Revoke one JWT by its jti, on every replica (admins only)',
         tags: ['tokens'],
         security: BASIC_OR_KEY,
         body: JwtRevokeRequest,
-        response: { 200: JwtRevokeResponse, ...errors, 503: Problem },
+        response: { 200: JwtRevokeResponse, ...errors, 503: problem('the key store is unavailable') },
       },
     },
     (req: FastifyRequest<{ Body: JwtRevokeRequest }>) => revokeJwt(req, ctx),
@@ -61,6 +77,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/apikeys',
     {
       schema: {
+        operationId: 'createApiKey',
         summary: 'Create an API key (shown once)',
         tags: ['api keys'],
         security: BASIC_OR_KEY,
@@ -79,6 +96,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/apikeys',
     {
       schema: {
+        operationId: 'listApiKeys',
         summary: "List the caller's API keys (every key for admins); never a secret",
         tags: ['api keys'],
         security: BASIC,
@@ -102,12 +120,13 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/apikeys/:id',
     {
       schema: {
+        operationId: 'patchApiKey',
         summary: 'Change description, enabled, ipFilter or expires of a key',
         tags: ['api keys'],
         security: BASIC,
         params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9]{12}$' }) }),
         body: ApiKeyPatchRequest,
-        response: { 200: ApiKeyView, 404: Problem, ...errors },
+        response: { 200: ApiKeyView, 404: problem('no such key'), ...errors },
       },
     },
     (req: FastifyRequest<{ Params: { id: string }; Body: ApiKeyPatchRequest }>) => patchApiKey(req, ctx),
@@ -117,6 +136,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/apikeys/delete',
     {
       schema: {
+        operationId: 'revokeApiKeys',
         summary: 'Revoke API keys by id',
         tags: ['api keys'],
         security: BASIC,
@@ -131,12 +151,18 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/oauth/token',
     {
       schema: {
+        operationId: 'oauthToken',
         summary: 'OAuth2 client credentials (RFC 6749 §4.4)',
         tags: ['oauth'],
         security: [{ ClientBasicAuth: [] }, {}],
         consumes: ['application/x-www-form-urlencoded'],
         body: OAuthForm,
-        response: { 200: TokenResponse },
+        response: {
+          200: TokenResponse,
+          400: oauthError('invalid_request, invalid_scope or unsupported_grant_type'),
+          401: oauthError('invalid_client'),
+          429: oauthError('invalid_client after too many failures: wait Retry-After seconds'),
+        },
       },
       // The form is parsed by our own code (repeated parameters are errors); the schema documents it.
       validatorCompiler: () => () => true,
@@ -148,12 +174,18 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/oauth/introspect',
     {
       schema: {
+        operationId: 'introspectToken',
         summary: 'Token introspection (RFC 7662) for JWTs and API keys',
         tags: ['oauth'],
         security: [{ BasicAuth: [] }, { ClientBasicAuth: [] }],
         consumes: ['application/x-www-form-urlencoded'],
         body: IntrospectForm,
-        response: { 200: TokenInfo },
+        response: {
+          200: TokenInfo,
+          400: oauthError('invalid_request'),
+          401: oauthError('invalid_client'),
+          429: oauthError('invalid_client after too many failures: wait Retry-After seconds'),
+        },
       },
       validatorCompiler: () => () => true,
     },
@@ -175,6 +207,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     '/v1/auth/token-info',
     {
       schema: {
+        operationId: 'tokenInfo',
         summary: 'What a token the caller owns is worth now',
         tags: ['tokens'],
         security: BASIC,
@@ -185,9 +218,23 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => tokenInfo(req, reply, ctx),
   )
 
+  for (const [doc, summary] of [
+    ['oauth-authorization-server', 'Authorization server metadata (RFC 8414)'],
+    ['openid-configuration', 'The same metadata at the OpenID discovery address'],
+  ] as const) {
+    app.get(
+      `/.well-known/${doc}`,
+      { schema: { summary, tags: ['oauth'], security: [], operationId: doc === 'openid-configuration' ? 'openidConfiguration' : 'authorizationServerMetadata', response: { 200: ServerMetadata, ...ipDenied } } },
+      async (req, reply) => {
+        reply.header('cache-control', 'public, max-age=300')
+        return serverMetadata(req, ctx)
+      },
+    )
+  }
+
   app.get(
     '/.well-known/jwks.json',
-    { schema: { summary: 'Public keys of the signing key(s)', tags: ['tokens'], security: [] } },
+    { schema: { summary: 'Public keys of the signing key(s)', operationId: 'jwks', tags: ['tokens'], security: [], response: { 200: JwksBody, ...ipDenied } } },
     async (_req, reply) => {
       reply.header('content-type', 'application/jwk-set+json').header('cache-control', 'public, max-age=300')
       return serviceOf(ctx).keys.jwks

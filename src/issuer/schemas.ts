@@ -115,3 +115,37 @@ export const TokenInfo = Type.Object(
   },
   { additionalProperties: true },
 )
+
+/** RFC 8414 §2 authorization-server metadata (SPEC §11). */
+export const ServerMetadata = Type.Object(
+  {
+    issuer: Type.String(),
+    token_endpoint: Type.String({ format: 'uri' }),
+    token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    introspection_endpoint: Type.String({ format: 'uri' }),
+    introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+    jwks_uri: Type.String({ format: 'uri' }),
+    grant_types_supported: Type.Array(Type.String()),
+    response_types_supported: Type.Array(Type.String()),
+    access_token_signing_alg_values_supported: Type.Array(Type.String()),
+    service_documentation: Type.String({ format: 'uri' }),
+  },
+  { additionalProperties: true },
+)
+
+/** RFC 6749 §5.2 error answer of the OAuth endpoints. */
+export const OAuthErrorBody = Type.Object(
+  {
+    error: Type.Union(
+      ['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope'].map((e) => Type.Literal(e)),
+    ),
+    error_description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+)
+
+/** RFC 7517 §5 JWK Set of the public signing keys. */
+export const JwksBody = Type.Object(
+  { keys: Type.Array(Type.Object({ kty: Type.String(), kid: Type.String(), alg: Type.String(), use: Type.String() }, { additionalProperties: true })) },
+  { additionalProperties: true },
+)

@@ -65,13 +65,15 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
       info: {
         title: 'Gatehouse token service',
         version: '1',
+        license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
         description:
           'Obtain and manage credentials for the APIs behind Gatehouse: JWTs after Basic auth, API keys shown once, OAuth2 client credentials, introspection. Authorize with BasicAuth (a user of the users file) or ApiKeyAuth, then try each endpoint.',
       },
+      // Paths carry the prefix: the server is this origin, wherever Gatehouse is reached.
+      servers: [{ url: '/', description: 'this Gatehouse' }],
       components: {
         securitySchemes: {
           BasicAuth: { type: 'http', scheme: 'basic', description: 'a user of the users file' },
-          BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a JWT: accepted by the proxied APIs, refused here (403)' },
           ApiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'an API key' },
           ClientBasicAuth: { type: 'http', scheme: 'basic', description: 'an OAuth2 client id and secret' },
         },

@@ -133,13 +133,3 @@ function isToken(s: string): boolean {
 function fail(reason: DenyReason, clientIp: string, detail: string): DecisionAsk {
   return { ok: false, reason, clientIp, detail }
 }
-
-/** Config check: the path is matched on the raw request-target, so it must already be in normal form. */
-export function checkDecisionPath(path: string): { path: string; message: string }[] {
-  if (!/^\/[^?#]*[^/?#]$/.test(path)) return [] // the schema's pattern reports it
-  const n = normalizeTarget(path)
-  if (!n.ok || n.path !== path || n.query !== '') {
-    return [{ path: 'forwardAuth.path', message: 'must be a normalised path (no dot segments, //, %-encoding or query)' }]
-  }
-  return []
-}

@@ -172,6 +172,8 @@ function pushIdentity(out: string[], p: Plan, id: Identity, permissions: Permiss
   // No effective permissions known: say "none" rather than what the credential claims.
   out.push(p.names.permissions, permissions === null ? '' : formatPermissions(permissions))
   if (id.expiresAt !== undefined && Number.isFinite(id.expiresAt)) out.push(p.names.expires, String(Math.trunc(id.expiresAt)))
+  // SPEC §9: a list becomes its elements, each encoded like every identity value, joined by `,`.
+  for (const [name, value] of id.claimHeaders ?? []) out.push(name, typeof value === 'string' ? encodeValue(value) : value.map(encodeValue).join(','))
 }
 
 const ESCAPED: readonly string[] = Array.from({ length: 256 }, (_, b) => '%' + b.toString(16).toUpperCase().padStart(2, '0'))

@@ -6,12 +6,13 @@ import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
 import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
 import { AuthorityChain } from '../pipeline/authority.js'
 import { compileExtractor } from '../credentials/extract.js'
+import type { JwksPool } from '../credentials/jwks-pool.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
-import { compileJwtVerifier, type JwtVerifier } from '../credentials/verify-jwt.js'
+import { compileJwtVerifier, DEFAULT_MAX_LIFETIME_SECONDS, type JwtVerifier } from '../credentials/verify-jwt.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
-import { compileForwardAuth, checkDecisionPath, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
+import { compileForwardAuth, type ForwardAuthRuntime } from '../pipeline/decision-request.js'
 import { createIpFilter, createIpSet } from '../net/ip-filter.js'
 import { compileApis } from '../pipeline/match-api.js'
 import { compileReadingCheck } from '../pipeline/path-readings.js'
@@ -75,6 +76,10 @@ export interface CompileDeps {
   readonly now?: () => number
   /** false for check-config: compile without calling out to any JWKS endpoint. */
   readonly fetchKeys?: boolean
+  /** Remote JWKS caches kept across reloads (serve). */
+  readonly jwksPool?: JwksPool
+  /** A JWKS fetch or discovery failed. */
+  readonly onJwksFetchError?: (issuer: string, reason: string) => void
 }
 
 export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): Promise<Checked<Runtime>> {
@@ -84,7 +89,6 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const apis = compileApis(c.apis, c.limits.maxBodyBytes)
   if (!apis.ok) problems.push(...apis.problems)
   problems.push(...secretFileProblems(c))
-  if (c.forwardAuth) problems.push(...checkDecisionPath(c.forwardAuth.path))
 
   let users: UserDirectory | null = null
   if (c.issuer?.usersFile) {
@@ -96,10 +100,21 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   const service = c.issuer ? await compileService(c, users, problems) : null
   // Tokens the service issues are accepted by the proxy even when jwt.issuers does
   // not list the service by name (SPEC §2: such an entry uses the service's keys).
-  const issuers: IssuerConfig[] = [...c.jwt.issuers]
+  // Its own tokens may live up to jwtMaxTtl, which may exceed the P1D default of maxLifetime.
+  const ownLifetime = service && service.maxTtlSeconds > DEFAULT_MAX_LIFETIME_SECONDS ? c.issuer?.jwtMaxTtl : undefined
+  const issuers: IssuerConfig[] = c.jwt.issuers.map((i) =>
+    i.issuer === service?.name && i.maxLifetime === undefined && ownLifetime !== undefined ? { ...i, maxLifetime: ownLifetime } : i,
+  )
   if (service && !issuers.some((i) => i.issuer === service.name)) {
-    issuers.push({ issuer: service.name, audience: service.audience, jwksCacheSeconds: 300, jwksCooldownSeconds: 30 })
+    issuers.push({
+      issuer: service.name,
+      audience: service.audience,
+      jwksCacheSeconds: 300,
+      jwksCooldownSeconds: 30,
+      ...(ownLifetime !== undefined ? { maxLifetime: ownLifetime } : {}),
+    })
   }
+  problems.push(...claimHeaderProblems(c))
 
   const now = deps.now ?? Date.now
   const jwt = await compileJwtVerifier(issuers, {
@@ -113,6 +128,8 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       ? { issuer: service.name, getKey: service.keys.getKey, algorithms: service.keys.algorithms, requiredType: 'at+jwt' }
       : undefined,
     fetchKeys: deps.fetchKeys,
+    ...(deps.jwksPool ? { jwksPool: deps.jwksPool } : {}),
+    ...(deps.onJwksFetchError ? { onJwksFetchError: deps.onJwksFetchError } : {}),
     onKeysRemoved: () => deps.cache.clear(),
   })
   if (!jwt.ok) problems.push(...jwt.problems)
@@ -171,6 +188,23 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   }
   const forwardAuth = c.forwardAuth ? compileForwardAuth(c.forwardAuth, c.trustedProxies, base) : null
   return { ok: true, value: { ...base, forwardAuth } }
+}
+
+/** SPEC §9: claimHeaders name identity headers, so callers can never send them (they are stripped by prefix). */
+function claimHeaderProblems(c: Config): Problem[] {
+  const prefix = c.identityHeaders.prefix.toLowerCase().replaceAll('_', '-')
+  const reserved = new Set(['user', 'actor', 'method', 'credential-id', 'issuer', 'permissions', 'expires'].map((n) => prefix + n))
+  const problems: Problem[] = []
+  for (const [i, issuer] of c.jwt.issuers.entries()) {
+    for (const [claim, header] of Object.entries(issuer.claimHeaders ?? {})) {
+      const name = header.toLowerCase().replaceAll('_', '-')
+      const at = `jwt.issuers[${i}].claimHeaders.${claim}`
+      if (!name.startsWith(prefix) || name.length === prefix.length) {
+        problems.push({ path: at, message: `header "${header}" must start with the identity prefix ${c.identityHeaders.prefix}` })
+      } else if (reserved.has(name)) problems.push({ path: at, message: `header "${header}" is one Gatehouse sets itself (SPEC §4)` })
+    }
+  }
+  return problems
 }
 
 async function compileService(c: Config, users: UserDirectory | null, problems: Problem[]): Promise<ServiceRuntime | null> {

@@ -58,6 +58,8 @@ export function createLiveRuntime(first: Runtime, opts: LiveRuntimeOptions): Liv
       else problems.push(...c.problems)
     }
     if (!nextRuntime) {
+      // Caches the failed compile created are closed; the running runtime's stay.
+      opts.compileDeps.jwksPool?.retainOnly(runtime.jwt.poolKeys)
       opts.onReload(false)
       logger.error({ problems }, 'reload failed; keeping the running configuration')
       return false
@@ -66,6 +68,7 @@ export function createLiveRuntime(first: Runtime, opts: LiveRuntimeOptions): Liv
     runtime = nextRuntime
     opts.onInstall(nextRuntime)
     old.close()
+    opts.compileDeps.jwksPool?.retainOnly(nextRuntime.jwt.poolKeys)
     watchAccounts(nextRuntime)
     opts.onReload(true)
     logger.info('configuration reloaded')

@@ -126,7 +126,7 @@ describe('helm template renders valid objects for every scenario', { skip: helm.
     const service = find<{ metadata: { name: string }; spec: { ports: { name: string; port: number }[] } }>(objects, 'Service')
     const port = service.spec.ports.find((p) => p.name === 'http')?.port
     assert.ok(notes.includes(`nginx.ingress.kubernetes.io/auth-url: "http://${service.metadata.name}.shop.svc.cluster.local:${port}/_gatehouse/decide"`), notes)
-    assert.match(notes, /nginx\.ingress\.kubernetes\.io\/auth-response-headers: "X-Auth-User,X-Auth-Actor,X-Auth-Method,X-Auth-Credential-Id,X-Auth-Issuer,X-Auth-Permissions,X-Auth-Expires"/)
+    assert.match(notes, /nginx\.ingress\.kubernetes\.io\/auth-response-headers: "X-Auth-User,X-Auth-Actor,X-Auth-Method,X-Auth-Credential-Id,X-Auth-Issuer,X-Auth-Permissions,X-Auth-Expires,X-Auth-Subject-Type"/)
   })
 
   test('the Redis URL goes into the Secret and reaches the config as ${GATEHOUSE_REDIS_URL}', () => {

@@ -12,7 +12,7 @@ import { startHttpTap, type HttpTap } from '../support/http-tap.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
 
-const IDENTITY = ['x-auth-user', 'x-auth-actor', 'x-auth-method', 'x-auth-credential-id', 'x-auth-issuer', 'x-auth-permissions', 'x-auth-expires']
+const IDENTITY = ['x-auth-user', 'x-auth-actor', 'x-auth-method', 'x-auth-credential-id', 'x-auth-issuer', 'x-auth-permissions', 'x-auth-expires', 'x-auth-subject-type']
 const CHALLENGE = 'Bearer realm="gatehouse", ApiKey realm="gatehouse"'
 
 interface Setup {
@@ -143,6 +143,7 @@ for (const front of fronts) {
       assert.equal(got.headers['x-auth-user'], 'bob')
       assert.equal(got.headers['x-auth-method'], 'apikey')
       assert.equal(got.headers['x-auth-permissions'], 'users:r')
+      assert.equal(got.headers['x-auth-subject-type'], 'user')
       assert.equal(got.headers['x-auth-issuer'], 'gatehouse')
       // No actor and no expiry in this answer: the headers are absent, not empty and not "{http.reverse_proxy…}".
       assert.equal(got.headers['x-auth-actor'], undefined)

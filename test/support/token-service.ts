@@ -43,6 +43,7 @@ export interface ClientEntry {
   secretHash: string
   permissions: Record<string, Level>
   ttl?: string
+  canIntrospect?: boolean
 }
 
 let hashes: Promise<Record<string, string>> | null = null

@@ -105,7 +105,7 @@ export const TOKEN_VECTORS: readonly TokenVector[] = [
   {
     name: 'good',
     expect: { ok: true, user: 'alice', permissions: { users: 'rw' }, credentialId: 'jti-1', expiresAt: NOW + 300 },
-    mint: (k) => mintJwt(claimsA({ jti: 'jti-1', permissions: { users: 'rw' } }), k.a),
+    mint: (k) => mintJwt(claimsA({ jti: 'jti-1', scope: 'users.write' }), k.a),
   },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"iat":NOW-600,"exp":NOW-32}   (30 s leeway, 2 s past it)
   { name: 'expired', expect: EXPIRED, mint: (k) => mintJwt(claimsA({ iat: NOW - 600, exp: NOW - LEEWAY - 2 }), k.a) },
@@ -218,9 +218,22 @@ export const TOKEN_VECTORS: readonly TokenVector[] = [
   // {"alg":"RS256"} . claimsA, signed with B's key
   { name: 'key-of-issuer-b-naming-issuer-a', expect: INVALID, mint: (k) => mintJwt(claimsA(), k.b, { kid: undefined }) },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"permissions":{"users":"admin"}}
-  { name: 'permissions-malformed', expect: INVALID, mint: (k) => mintJwt(claimsA({ permissions: { users: 'admin' } }), k.a) },
-  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"permissions":["users:rw"]}
-  { name: 'permissions-not-an-object', expect: INVALID, mint: (k) => mintJwt(claimsA({ permissions: ['users:rw'] }), k.a) },
+  // (B names no permissions and no scopeMap: the permissions object claim is its one source, SPEC §9)
+  { name: 'permissions-malformed', expect: INVALID, mint: (k) => mintJwt(claimsB({ permissions: { users: 'admin' } }), k.b, { typ: 'at+jwt' }) },
+  // {"alg":"RS256","typ":"at+jwt"} . {…claimsB,"permissions":["users:rw"]}
+  { name: 'permissions-not-an-object', expect: INVALID, mint: (k) => mintJwt(claimsB({ permissions: ['users:rw'] }), k.b, { typ: 'at+jwt' }) },
+  // {"alg":"RS256","typ":"at+jwt"} . {…claimsB,"permissions":{"users":"rw"}}
+  {
+    name: 'permissions-object-taken-as-it-is',
+    expect: { ok: true, user: 'bob', permissions: { users: 'rw' }, expiresAt: NOW + 300 },
+    mint: (k) => mintJwt(claimsB({ permissions: { users: 'rw' } }), k.b, { typ: 'at+jwt' }),
+  },
+  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"permissions":{"admin":"rw","users":"rw"},"scope":"users.read"}   (SPEC §9: only the named sources count)
+  {
+    name: 'permissions-claim-cannot-widen-scopeMap',
+    expect: aliceOk({ users: 'r' }),
+    mint: (k) => mintJwt(claimsA({ permissions: { admin: 'rw', users: 'rw' }, scope: 'users.read' }), k.a),
+  },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scope":"users.read sessions.read users.write unknown"}
   {
     name: 'scope-mapped-via-scopeMap',
@@ -232,7 +245,15 @@ export const TOKEN_VECTORS: readonly TokenVector[] = [
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scope":"__proto__ constructor toString"}
   { name: 'scope-prototype-names', expect: aliceOk(), mint: (k) => mintJwt(claimsA({ scope: '__proto__ constructor toString' }), k.a) },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scope":["users.write"]}
-  { name: 'scope-not-a-string', expect: INVALID, mint: (k) => mintJwt(claimsA({ scope: ['users.write'] }), k.a) },
+  { name: 'scope-as-a-list', expect: aliceOk({ users: 'rw' }), mint: (k) => mintJwt(claimsA({ scope: ['users.write'] }), k.a) },
+  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scope":42}   (wrong shape, nothing else grants: SPEC §9)
+  { name: 'scope-a-number', expect: INVALID, mint: (k) => mintJwt(claimsA({ scope: 42 }), k.a) },
+  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scope":42,"scp":["users.read"]}   (wrong shape, but scp grants)
+  { name: 'scope-a-number-scp-grants', expect: aliceOk({ users: 'r' }), mint: (k) => mintJwt(claimsA({ scope: 42, scp: ['users.read'] }), k.a) },
+  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"exp":NOW+86400+31}   (SPEC §12: maxLifetime P1D + 30 s leeway, 1 s past it)
+  { name: 'exp-beyond-max-lifetime', expect: INVALID, mint: (k) => mintJwt(claimsA({ exp: NOW + 86_400 + LEEWAY + 1 }), k.a) },
+  // {"alg":"RS256","kid":"a-1"} . {…claimsA,"exp":NOW+86400+30}   (at the edge: accepted)
+  { name: 'exp-at-max-lifetime', expect: aliceOk({}, NOW + 86_400 + LEEWAY), mint: (k) => mintJwt(claimsA({ exp: NOW + 86_400 + LEEWAY }), k.a) },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"scopes":"rw:/api/admin","roles":["admin"]}   (#14: foreign claims grant nothing)
   { name: 'foreign-privileged-claims', expect: aliceOk(), mint: (k) => mintJwt(claimsA({ scopes: 'rw:/api/admin', roles: ['admin'] }), k.a) },
   // {"alg":"RS256","kid":"a-1"} . {…claimsA,"sub":"bob","act":{"sub":"alice"}}   (RFC 8693 §4.1)

@@ -41,7 +41,7 @@ describe('loadClientsFile', () => {
     assert.ok(result.ok)
     assert.equal(result.value.size, 2)
     assert.deepEqual({ ...result.value.get('billing-batch') }, {
-      clientId: 'billing-batch', secretHash: hash, permissions: { users: 'r' }, ttlSeconds: 900,
+      clientId: 'billing-batch', secretHash: hash, permissions: { users: 'r' }, ttlSeconds: 900, canIntrospect: false,
     })
     assert.equal(result.value.get('reports')?.ttlSeconds, 3600)
     assert.deepEqual(result.value.get('reports')?.permissions, {})

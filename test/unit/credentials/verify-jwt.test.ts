@@ -307,3 +307,58 @@ describe('compile problems, each with its path', () => {
     }
   })
 })
+
+describe('userClaim, claimHeaders and maxLifetime (SPEC §9, §12)', () => {
+  let key: TestKey
+  let verifier: JwtVerifier
+  before(async () => {
+    key = await makeKeyPair('RS256', 'u-1')
+    const pem = join(dir, 'user-claim.pem')
+    await writeFile(pem, key.publicPem)
+    verifier = await compileOk([
+      issuer({
+        issuer: 'u',
+        publicKeyFile: pem,
+        userClaim: 'preferred_username',
+        maxLifetime: 'PT1H',
+        claimHeaders: { email: 'X-Auth-Email', 'realm_access.roles': 'X-Auth-Roles', obj: 'X-Auth-Obj', n: 'X-Auth-N' },
+      }),
+    ])
+  })
+  after(() => verifier.close())
+  const claims = (over: Record<string, unknown>) => ({ ...basics('u'), preferred_username: 'alice', ...over })
+
+  it('names the user by userClaim, not sub', async () => {
+    const r = await verifier.verify(await mintJwt(claims({ sub: 'uuid-1' }), key))
+    assert.ok(r.ok)
+    if (r.ok) assert.equal(r.identity.user, 'alice')
+  })
+
+  it('refuses a token whose userClaim is absent, empty or not a string', async () => {
+    for (const value of [undefined, '', 42, ['alice'], { name: 'alice' }]) {
+      const token = await mintJwt(claims({ preferred_username: value }), key)
+      assertRejected(await verifier.verify(token), 'token_invalid', token)
+    }
+  })
+
+  it('takes claim headers from strings, numbers and lists; objects give none', async () => {
+    const r = await verifier.verify(await mintJwt(claims({ email: 'a@x.test', realm_access: { roles: ['r1', 'r2'] }, obj: { a: 1 }, n: 7 }), key))
+    assert.ok(r.ok)
+    if (r.ok) {
+      assert.deepEqual(
+        r.identity.claimHeaders?.map(([h, v]) => [h, v]),
+        [
+          ['X-Auth-Email', 'a@x.test'],
+          ['X-Auth-Roles', ['r1', 'r2']],
+          ['X-Auth-N', '7'],
+        ],
+      )
+    }
+  })
+
+  it('maxLifetime PT1H: exp at now + 1 h + leeway passes, one second more is refused', async () => {
+    assert.ok((await verifier.verify(await mintJwt(claims({ exp: NOW + 3600 + LEEWAY }), key))).ok)
+    const token = await mintJwt(claims({ exp: NOW + 3600 + LEEWAY + 1 }), key)
+    assertRejected(await verifier.verify(token), 'token_invalid', token)
+  })
+})

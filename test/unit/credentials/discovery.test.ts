@@ -1,0 +1,69 @@
+// SPEC §12 discovery addresses and rules, against a loopback metadata server: the
+// OpenID document first, the RFC 8414 document (well-known inserted before the
+// issuer's path) only when the first is not there, exact issuer equality, and a
+// mismatching document never a reason to try the other one.
+import assert from 'node:assert/strict'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { after, before, test } from 'node:test'
+import { discoverJwksUri, discoveryUrls } from '../../../src/credentials/discovery.js'
+
+let server: Server
+let base: string
+/** path -> JSON body served with 200; anything else is 404. */
+let docs: Record<string, unknown> = {}
+const asked: string[] = []
+before(async () => {
+  server = createServer((req, res) => {
+    asked.push(req.url ?? '')
+    const doc = docs[req.url ?? '']
+    res.writeHead(doc === undefined ? 404 : 200, { 'content-type': 'application/json' }).end(doc === undefined ? '' : JSON.stringify(doc))
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+})
+after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+
+const limits = { fetchTimeoutMs: 2000, maxBytes: 64 * 1024 }
+const discover = (issuer: string) => discoverJwksUri(issuer, limits, new AbortController().signal)
+
+test('the two addresses of an issuer with a path (SPEC §12, RFC 8414 §3.1)', () => {
+  const [openid, rfc8414] = discoveryUrls(new URL('https://sso.example.com/realms/shop'))
+  assert.equal(openid.href, 'https://sso.example.com/realms/shop/.well-known/openid-configuration')
+  assert.equal(rfc8414.href, 'https://sso.example.com/.well-known/oauth-authorization-server/realms/shop')
+  const [slash] = discoveryUrls(new URL('https://shop.eu.auth0.com/'))
+  assert.equal(slash.href, 'https://shop.eu.auth0.com/.well-known/openid-configuration')
+})
+
+test('the OpenID document when it is there', async () => {
+  const issuer = `${base}/realms/a`
+  docs = { '/realms/a/.well-known/openid-configuration': { issuer, jwks_uri: `${base}/keys-a` } }
+  assert.equal((await discover(issuer)).href, `${base}/keys-a`)
+})
+
+test('the RFC 8414 document when the OpenID one is not found', async () => {
+  const issuer = `${base}/realms/b`
+  docs = { '/.well-known/oauth-authorization-server/realms/b': { issuer, jwks_uri: `${base}/keys-b` } }
+  assert.equal((await discover(issuer)).href, `${base}/keys-b`)
+})
+
+test('a document naming another issuer is an error, and the other document is not tried', async () => {
+  const issuer = `${base}/realms/c`
+  docs = {
+    '/realms/c/.well-known/openid-configuration': { issuer: `${base}/realms/evil`, jwks_uri: `${base}/keys-evil` },
+    '/.well-known/oauth-authorization-server/realms/c': { issuer, jwks_uri: `${base}/keys-c` },
+  }
+  asked.length = 0
+  await assert.rejects(discover(issuer), /names "http:\/\/127\.0\.0\.1:\d+\/realms\/evil", not "http:\/\/127\.0\.0\.1:\d+\/realms\/c"/)
+  assert.deepEqual(asked, ['/realms/c/.well-known/openid-configuration'])
+})
+
+test('a trailing slash is part of the issuer; a jwks_uri in clear text off loopback is refused', async () => {
+  const issuer = `${base}/realms/d`
+  docs = { '/realms/d/.well-known/openid-configuration': { issuer: `${issuer}/`, jwks_uri: `${base}/keys-d` } }
+  await assert.rejects(discover(issuer), /mix-up/)
+  docs = { '/realms/d/.well-known/openid-configuration': { issuer, jwks_uri: 'http://idp.example.com/keys' } }
+  await assert.rejects(discover(issuer), /https/)
+  docs = { '/realms/d/.well-known/openid-configuration': { issuer } }
+  await assert.rejects(discover(issuer), /no jwks_uri/)
+})
