@@ -13,7 +13,7 @@ import { createJwksPool } from '../credentials/jwks-pool.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 import type { KeyStore } from '../keystore/key-store.js'
-import { createAdminApp } from '../server/admin-app.js'
+import { createAdminApp, type AdminApp } from '../server/admin-app.js'
 import { createProxyHandlers } from '../server/proxy-app.js'
 import { createTrafficServer, urlHost, type TrafficServer } from '../server/traffic-server.js'
 import { createUpstreamPool } from '../server/upstream-pool.js'
@@ -95,14 +95,8 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   live = running
 
   const tokenService = config.issuer ? await startTokenService(config.issuer.prefix, running, store, logger, opts.now ?? Date.now) : null
-  const handlers = createProxyHandlers({
-    runtime: running.current,
-    pool: pool.current,
-    metrics,
-    logger,
-    proto: config.tls ? 'https' : 'http',
-    service: () => tokenService,
-  })
+  const proto = config.tls ? 'https' : 'http'
+  const handlers = createProxyHandlers({ runtime: running.current, pool: pool.current, metrics, logger, proto, service: () => tokenService })
   try {
     traffic = createTrafficServer(config, handlers, logger)
   } catch (err) {
@@ -121,16 +115,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       return rt.jwt.keysLoaded(rt.config.jwt.waitForKeys) && (await store.isReady())
     },
   })
-  try {
-    await server.listen()
-    const a = parseHostPort(config.admin.listen) as { host: string; port: number }
-    await admin.listen({ host: a.host, port: a.port })
-  } catch (err) {
-    server.server.close()
-    await admin.close().catch(() => {})
-    await store.close()
-    throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
-  }
+  await listenBoth(server, admin, config, store)
   running.watchAccounts()
 
   await running.current().jwt.ready()
@@ -150,6 +135,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       shuttingDown = true
       running.stopWatching()
       await server.drain(graceMs)
+      // Then everything the requests used, the listeners' users first.
       await admin.close().catch(() => {})
       await tokenService?.close().catch(() => {})
       running.close()
@@ -159,6 +145,20 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
       logger.info('gatehouse stopped')
       logger.flush()
     },
+  }
+}
+
+/** The traffic port, then the admin port; on failure both are closed and the store too. */
+async function listenBoth(server: TrafficServer, admin: AdminApp, config: Config, store: KeyStore): Promise<void> {
+  try {
+    await server.listen()
+    const a = parseHostPort(config.admin.listen) as { host: string; port: number }
+    await admin.listen({ host: a.host, port: a.port })
+  } catch (err) {
+    server.server.close()
+    await admin.close().catch(() => {})
+    await store.close()
+    throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
   }
 }
 
