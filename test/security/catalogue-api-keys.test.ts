@@ -2,27 +2,15 @@
 // enumeration, hash cost, revocation across instances, and keys minting credentials.
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { crc32 } from 'node:zlib'
 import { after, before, describe, test } from 'node:test'
 import { Pool } from 'undici'
-import { createKey } from '../support/api-keys.js'
+import { createKey, withChecksum } from '../support/api-keys.js'
 import { recordCryptoCalls, recordScrypt } from '../support/crypto-calls.js'
 import { startTestGatehouse } from '../support/start-gatehouse.js'
 import { apiKey, bearer, headerOf, problemType, rawText, SERVICE, startWorld, type World } from '../support/security-fixture.js'
 import { PASSWORDS } from '../support/token-service.js'
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-
-/** The key format's CRC32 tail in six base62 digits (src/credentials/api-key.ts), so a changed key stays well-formed. */
-function withChecksum(body: string): string {
-  let n = crc32(body)
-  let tail = ''
-  for (let i = 0; i < 6; i++) {
-    tail = ALPHABET.charAt(n % 62) + tail
-    n = Math.floor(n / 62)
-  }
-  return body + tail
-}
 
 const randomBase62 = (n: number): string => Array.from(randomBytes(n), (b) => ALPHABET.charAt(b % 62)).join('')
 const randomWellFormedKey = (): string => withChecksum(`gh_${randomBase62(12)}_${randomBase62(32)}`)

@@ -11,6 +11,7 @@ import { stringify } from 'yaml'
 import { parseConfigText } from '../../src/config/load.js'
 import { openFileKeyStore } from '../../src/keystore/file-key-store.js'
 import { newKeyRecord } from '../../src/keystore/key-record.js'
+import { withChecksum } from '../support/api-keys.js'
 import { startTestGatehouse } from '../support/start-gatehouse.js'
 import { apiKey, bearer, handMint, problemType, rawText, SERVICE, signers, startWorld, type World } from '../support/security-fixture.js'
 import { PASSWORDS } from '../support/token-service.js'
@@ -89,19 +90,8 @@ describe('implied: the API-key format', () => {
     const id = (k: string) => k.slice(3, 15)
     const secret = (k: string) => k.slice(16, 48)
     // The format's checksum (src/credentials/api-key.ts) is no secret: anyone can make a well-formed key.
-    const { crc32 } = await import('node:zlib')
-    const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-    const sum = (b: string) => {
-      let n = crc32(b)
-      let out = ''
-      for (let i = 0; i < 6; i++) {
-        out = ALPHABET.charAt(n % 62) + out
-        n = Math.floor(n / 62)
-      }
-      return b + out
-    }
-    const forged = sum(`gh_${id(w.K1)}_${'A'.repeat(32)}`)
-    const swapped = sum(`gh_${id(w.K1)}_${secret(other.key)}`)
+    const forged = withChecksum(`gh_${id(w.K1)}_${'A'.repeat(32)}`)
+    const swapped = withChecksum(`gh_${id(w.K1)}_${secret(other.key)}`)
     const folded = `GH_${w.K1.slice(3)}`
     assert.notEqual(body(forged), body(w.K1))
     for (const key of [forged, swapped, folded]) {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { generateApiKey, type ParsedApiKey } from '../../../src/credentials/api-key.js'
 import { verifyApiKey } from '../../../src/keystore/verify-api-key.js'
+import { withChecksum } from '../../support/api-keys.js'
 import { openFileKeyStore } from '../../../src/keystore/file-key-store.js'
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from '../../../src/keystore/key-store.js'
 
@@ -136,14 +137,5 @@ function withGet(store: KeyStore, get: KeyStore['get']): KeyStore {
 
 /** Builds a correctly checksummed key from parts, as an attacker who knows an id could. */
 async function forgeKey(parts: ParsedApiKey): Promise<string> {
-  const { crc32 } = await import('node:zlib')
-  const body = `gh_${parts.id}_${parts.secret}`
-  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
-  let n = crc32(body)
-  let tail = ''
-  for (let i = 0; i < 6; i++) {
-    tail = alphabet.charAt(n % 62) + tail
-    n = Math.floor(n / 62)
-  }
-  return body + tail
+  return withChecksum(`gh_${parts.id}_${parts.secret}`)
 }
