@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import { startOidcIdp, type OidcIdp } from '../support/oidc-idp.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { waitFor } from '../support/wait.js'
 
 const APIS = [
   { name: 'users', prefixes: ['/api/v1/users'] },
@@ -42,15 +43,6 @@ async function readyz(gh: TestGatehouse): Promise<number> {
   const res = await fetch(`${gh.adminUrl}/readyz`)
   await res.arrayBuffer()
   return res.status
-}
-
-/** Polls until `check` is true: at most `tries` times, 100 ms apart (a bound in count and time). */
-async function eventually(check: () => Promise<boolean>, tries = 100): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    if (await check()) return true
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return false
 }
 
 let upstream: RecordingUpstream
@@ -154,7 +146,7 @@ test('the provider down at start, then up: not ready, then ready and its tokens 
     assert.equal(await readyz(gh), 503)
     await idp.start()
     // Retries back off from the 1 s cooldown: 1 s, 2 s, 4 s…
-    assert.ok(await eventually(async () => (await readyz(gh)) === 200), 'ready once the provider answers')
+    await waitFor(async () => (await readyz(gh)) === 200, 10_000, 'ready once the provider answers', 100)
     assert.equal(await get(gh, '/api/v1/users', await idp.token('users.write'), 'POST'), 200)
   } finally {
     await gh.close()
@@ -172,7 +164,7 @@ test('jwt.waitForKeys: /readyz waits for a jwksUri issuer too', async () => {
     assert.equal(await readyz(plain), 200)
     assert.equal(await readyz(waiting), 503)
     await idp.start()
-    assert.ok(await eventually(async () => (await readyz(waiting)) === 200))
+    await waitFor(async () => (await readyz(waiting)) === 200, 10_000, 'ready once the keys are fetched', 100)
   } finally {
     await plain.close()
     await waiting.close()

@@ -17,6 +17,7 @@ import type { StoreConfig } from '../../src/config/redis-config.js'
 import { openRedisKeyStore, type RedisKeyStoreOptions } from '../../src/keystore/redis-key-store.js'
 import { redisTool, startRedisServer, type RedisServer } from '../support/redis-server.js'
 import { changeFor, makeRecord, plain, runKeyStoreContract } from './key-store-contract.js'
+import { waitFor } from '../support/wait.js'
 
 const skip = redisTool.skip
 const quiet = { warn: () => undefined, info: () => undefined }
@@ -31,16 +32,6 @@ type Logged = { obj: object; msg: string }
 function recordingLogger(): { lines: Logged[]; warn(obj: object, msg: string): void; info(obj: object, msg: string): void } {
   const lines: Logged[] = []
   return { lines, warn: (obj, msg) => void lines.push({ obj, msg }), info: (obj, msg) => void lines.push({ obj, msg }) }
-}
-
-async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<number> {
-  const start = Date.now()
-  for (let i = 0; i < 100_000; i++) {
-    if (await check()) return Date.now() - start
-    if (Date.now() - start > timeoutMs) break
-    await new Promise((r) => setTimeout(r, 10))
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`)
 }
 
 describe('redis key store', { skip }, () => {

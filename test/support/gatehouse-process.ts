@@ -7,6 +7,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stringify } from 'yaml'
+import { msUntil } from './wait.js'
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const MAIN = path.join(PROJECT_ROOT, 'dist', 'main.js')
@@ -194,21 +195,10 @@ export function serveConfig(extra: Record<string, unknown>): Record<string, unkn
 
 /** Writes YAML (or text) through a temp file and a rename, so a watcher never sees half a file. */
 export async function writeAtomically(file: string, content: Record<string, unknown> | string): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`
+  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   await writeFile(temp, typeof content === 'string' ? content : stringify(content), { mode: 0o600 })
   await rename(temp, file)
 }
 
-/**
- * Calls `probe` every intervalMs until it returns true or timeoutMs passes;
- * resolves with the milliseconds it took, or null when it never did.
- */
-export async function pollUntil(probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number | null> {
-  const start = performance.now()
-  const deadline = start + timeoutMs
-  for (let i = 0; i < 10_000 && performance.now() < deadline; i++) {
-    if (await probe()) return performance.now() - start
-    await new Promise((r) => setTimeout(r, intervalMs))
-  }
-  return null
-}
+/** Calls `probe` every intervalMs until it returns true or timeoutMs passes: the ms it took, or null (test/support/wait.ts). */
+export const pollUntil = (probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<number | null> => msUntil(probe, timeoutMs, intervalMs)

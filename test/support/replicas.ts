@@ -125,15 +125,4 @@ export async function readyz(r: Replica): Promise<number> {
   return (await fetch(`${r.adminUrl}/readyz`)).status
 }
 
-/**
- * Calls `probe` back to back (bounded by count and time) until it is true; the
- * milliseconds it took, or null when it never was.
- */
-export async function msUntil(probe: () => Promise<boolean>, timeoutMs: number, pauseMs = 0): Promise<number | null> {
-  const start = performance.now()
-  for (let i = 0; i < 100_000 && performance.now() - start < timeoutMs; i++) {
-    if (await probe()) return performance.now() - start
-    if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs))
-  }
-  return null
-}
+export { msUntil } from './wait.js'

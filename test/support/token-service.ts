@@ -4,12 +4,12 @@
 // the issuer-*.test.ts files share. Hashes are made once per test file (scrypt
 // costs ~50 ms each); carol and the `reporting` client use bcrypt at cost 4, so
 // both hash kinds are exercised end to end.
-import { rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import bcrypt from 'bcryptjs'
 import { stringify } from 'yaml'
 import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
+import { writeAtomically } from './gatehouse-process.js'
 import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
 
 export const PREFIX = '/_gatehouse'
@@ -234,9 +234,4 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   return fixture
 }
 
-/** Through a temp file and a rename, so the file watcher never reads half a file. */
-export async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
-  await writeFile(temp, text, { mode: 0o600 })
-  await rename(temp, file)
-}
+export { writeAtomically }

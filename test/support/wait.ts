@@ -4,12 +4,24 @@
 
 /** Polls `check` every `everyMs` until it is true; throws after `timeoutMs`. Resolves with the ms waited. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what = 'a condition', everyMs = 25): Promise<number> {
+  const ms = await msUntil(check, timeoutMs, everyMs)
+  if (ms === null) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+  return ms
+}
+
+/**
+ * Calls `probe` until it is true, `everyMs` apart (0: back to back), bounded by
+ * count and time: the milliseconds it took, or null when it never was (for tests
+ * that assert on the time itself).
+ */
+export async function msUntil(probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 0): Promise<number | null> {
   const start = performance.now()
-  for (;;) {
-    if (await check()) return performance.now() - start
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
+  for (let i = 0; i < 100_000; i++) {
+    if (await probe()) return performance.now() - start
+    if (performance.now() - start > timeoutMs) return null
+    if (everyMs > 0) await new Promise((r) => setTimeout(r, everyMs))
   }
+  return null
 }
 
 /**

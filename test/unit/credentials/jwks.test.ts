@@ -9,6 +9,7 @@ import type { IssuerConfig } from '../../../src/config/schema.js'
 import { compileJwtVerifier, type JwtVerifier } from '../../../src/credentials/verify-jwt.js'
 import { startJwksServer, type JwksMode, type JwksServer } from '../../support/jwks-server.js'
 import { bytes, jwksOf, makeKeyPair, mintJwt, withAlg, type SigningKey, type TestKey } from '../../support/mint.js'
+import { waitFor } from '../../support/wait.js'
 
 const ISS = 'https://idp.example/'
 const COOLDOWN_S = 30
@@ -89,14 +90,6 @@ const stats = (r: Rig) => {
   const [entry] = r.verifier.stats()
   assert.ok(entry)
   return entry
-}
-
-async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`condition not met within ${timeoutMs} ms`)
-    await sleep(25)
-  }
 }
 
 describe('remote JWKS cache', () => {
