@@ -27,7 +27,7 @@ export interface RemoteJwksTiming {
   readonly onKeysRemoved?: (() => void) | undefined
   /** Called after each failed fetch with its reason (never a secret). */
   readonly onFetchError?: ((reason: string) => void) | undefined
-  /** Finds the JWKS address (SPEC §9 discovery) until it is known; runs before each fetch until one succeeds. */
+  /** Finds the JWKS address (SPEC §9 discovery): before each fetch until one succeeds, then once per `rediscover()`. */
   readonly locate?: ((closed: AbortSignal) => Promise<URL>) | undefined
 }
 
@@ -46,6 +46,10 @@ export class RemoteJwks {
   #nextFetchAt = Number.NEGATIVE_INFINITY
   #backoffMs: number
   #timer: NodeJS.Timeout | undefined
+  /** Clock ms the background refresh is due (re-armed when a rediscovery fetches nothing). */
+  #dueAt = Number.POSITIVE_INFINITY
+  /** A rediscovery asked for and not yet run by a fetch. */
+  #relocate = false
   #closed = false
   readonly #abort = new AbortController()
   #fetches = 0
@@ -102,6 +106,20 @@ export class RemoteJwks {
     this.#abort.abort()
   }
 
+  /**
+   * Runs discovery again (SPEC §12: on reload) once the fetch under way, if any, ends;
+   * never rejects. The same jwks_uri: nothing else happens. Another one: its set is
+   * fetched, and the old address and keys stay until that succeeds. A failure keeps
+   * the last good keys and address and counts like a failed fetch; the next reload
+   * tries again. Before the first success every fetch discovers anyway.
+   */
+  rediscover(): Promise<void> {
+    if (this.timing.locate === undefined || this.#closed || this.#lastSuccessAt === null) return Promise.resolve()
+    this.#relocate = true
+    // A fetch already under way read the flag before it started: run another after it.
+    return (this.#inflight ?? Promise.resolve()).then(() => (this.#relocate ? this.refresh() : undefined))
+  }
+
   /** Fetches now, or joins the fetch already under way; never rejects. */
   refresh(): Promise<void> {
     if (this.#closed) return Promise.resolve()
@@ -146,16 +164,25 @@ export class RemoteJwks {
 
   async #fetchOnce(): Promise<void> {
     this.#fetches++
+    const relocating = this.#relocate
+    this.#relocate = false
     try {
-      // Discovery runs until it has succeeded once; after that the address stays (SPEC §12: not per token).
+      // Discovery runs until it has succeeded once, then only when a reload asks (SPEC §12: not per token).
       let url = this.#url
-      if (url === null || (this.timing.locate !== undefined && this.#lastSuccessAt === null)) {
+      if (url === null || (this.timing.locate !== undefined && (this.#lastSuccessAt === null || relocating))) {
         url = (await this.timing.locate?.(this.#abort.signal)) ?? url
         if (url === null) throw new Error('no JWKS address')
-        this.#url = url
+        if (relocating && url.href === this.#url?.href) {
+          // Same address: the keys stay, the background refresh keeps its time.
+          this.#schedule(Math.max(0, this.#dueAt - this.timing.now()))
+          return
+        }
+        // A rediscovered address replaces the last good one only once its set is fetched.
+        if (this.#lastSuccessAt === null) this.#url = url
       }
       const json = await fetchJwksJson(url, this.timing, this.#abort.signal)
       this.#set = createLocalJWKSet(json as JSONWebKeySet)
+      this.#url = url
       const kids = new Set((json as JSONWebKeySet).keys.map((k) => String(k.kid)))
       const dropped = [...this.#kids].some((kid) => !kids.has(kid))
       this.#kids = kids
@@ -180,6 +207,7 @@ export class RemoteJwks {
   #schedule(delayMs: number): void {
     clearTimeout(this.#timer)
     if (this.#closed) return
+    this.#dueAt = this.timing.now() + delayMs
     this.#timer = setTimeout(() => void this.refresh(), delayMs)
     this.#timer.unref()
   }

@@ -2,7 +2,8 @@
 // in front of Gatehouse with `discovery: true` (SPEC §9, §12): its client-credentials
 // JWT access tokens get exactly what the scopeMap grants; a discovery document naming
 // another issuer is refused with a clear error; a key rotation is picked up; the
-// provider down at start and then up is handled; a reload keeps the last good keys.
+// provider down at start and then up is handled; a reload keeps the last good keys,
+// and re-runs discovery, following a jwks_uri the provider moved.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startOidcIdp, type OidcIdp } from '../support/oidc-idp.js'
@@ -14,6 +15,9 @@ const APIS = [
   { name: 'users', prefixes: ['/api/v1/users'] },
   { name: 'sessions', prefixes: ['/api/v1/sessions'] },
 ]
+
+const OPENID_DOC = '/.well-known/openid-configuration'
+const JWKS_FAILED = 'JWKS fetch failed; the last good keys stay in use'
 
 function issuerEntry(issuer: string, over: Record<string, unknown> = {}) {
   return {
@@ -89,17 +93,24 @@ describe('discovery with a running provider', () => {
     assert.equal(await get(gh, '/api/v1/users', token), 200)
   })
 
-  test('a reload with the same key source keeps the keys and fetches nothing; with the provider down its tokens still pass', async () => {
+  test('a reload with the same key source rediscovers but fetches no keys; with the provider down its tokens still pass', async () => {
     const token = await idp.token('users.read')
     assert.equal(await get(gh, '/api/v1/users', token), 200)
     const fetches = idp.jwksRequests
+    const docs = idp.requestsFor(OPENID_DOC)
     assert.equal(await gh.gh.reload(), true)
-    assert.equal(idp.jwksRequests, fetches, 'an unchanged key source is not fetched again on reload')
+    await waitFor(async () => idp.requestsFor(OPENID_DOC) > docs, 10_000, 'the reload read the discovery document again', 100)
+    assert.equal(idp.jwksRequests, fetches, 'an unchanged jwks_uri is not fetched again on reload')
     await idp.stop()
+    const failures = gh.gh.runtime().jwt.stats()[0]?.failures ?? 0
     assert.equal(await gh.gh.reload(), true)
     // The reload cleared the verified-token cache: this is a real verification with the kept keys.
     assert.equal(await get(gh, '/api/v1/users', token), 200)
     assert.equal(await readyz(gh), 200)
+    // The failed rediscovery is counted and logged like a failed fetch; the keys stay.
+    await waitFor(async () => (gh.gh.runtime().jwt.stats()[0]?.failures ?? 0) > failures, 10_000, 'the failed rediscovery is counted', 100)
+    assert.ok(gh.logs().some((l) => l.msg === JWKS_FAILED && l.issuer === idp.issuer), 'the failed rediscovery is logged')
+    assert.equal(await get(gh, '/api/v1/users', token), 200)
     await idp.start()
   })
 
@@ -107,17 +118,50 @@ describe('discovery with a running provider', () => {
     const token = await idp.token('users.read')
     await idp.stop()
     await gh.writeConfig(configFor(upstream, [issuerEntry(idp.issuer, { jwksCacheSeconds: 600 })]))
+    // A minute later on Gatehouse's clock, so the log (one line a minute per issuer) takes this failure.
+    skewMs += 60_000
     assert.equal(await gh.gh.reload(), true)
     // A new cache with the provider down has no keys yet.
     assert.equal(await get(gh, '/api/v1/users', token), 401)
     assert.equal(await readyz(gh), 503)
-    const warned = gh.logs().find((l) => l.msg === 'JWKS fetch failed; the last good keys stay in use' && l.issuer === idp.issuer)
+    const warned = gh.logs().filter((l) => l.msg === JWKS_FAILED && l.issuer === idp.issuer).at(-1)
     assert.ok(warned, 'the failure is logged')
     assert.match(String(warned.reason), /ECONNREFUSED/)
     const metrics = await (await fetch(`${gh.adminUrl}/metrics`)).text()
     assert.match(metrics, new RegExp(`gatehouse_jwks_fetch_failures_total\\{issuer="${idp.issuer}"\\} [1-9]`))
     await idp.start()
   })
+})
+
+test('a reload re-runs discovery: keys published only at a new jwks_uri are refused before it and accepted after', async () => {
+  const idp = await startOidcIdp()
+  let skewMs = 0
+  const gh = await startTestGatehouse(configFor(upstream, [issuerEntry(idp.issuer)]), { now: () => Date.now() + skewMs })
+  try {
+    assert.equal(await get(gh, '/api/v1/users', await idp.token('users.read')), 200)
+    // The provider signs with a new key, published only at /jwks-next, which its discovery
+    // document now names; /jwks still answers with the old key set.
+    await idp.moveJwks('/jwks-next')
+    const token = await idp.token('users.read')
+    const doc = (await (await fetch(`${idp.issuer}${OPENID_DOC}`)).json()) as { jwks_uri?: unknown }
+    assert.equal(doc.jwks_uri, `${idp.issuer}/jwks-next`)
+    // Past the cooldown the unknown kid refetches, but from the address discovered at start.
+    skewMs += 2_000
+    const seen = upstream.requests.length
+    const oldFetches = idp.jwksRequests
+    assert.equal(await get(gh, '/api/v1/users', token), 401)
+    assert.equal(idp.jwksRequests, oldFetches + 1, 'the refusal came after a refetch of the old address')
+    assert.equal(idp.requestsFor('/jwks-next'), 0)
+    assert.equal(upstream.requests.length, seen, 'the refused request never reached the upstream')
+    assert.equal(await gh.gh.reload(), true)
+    // The rediscovery runs in the background of the reload.
+    await waitFor(async () => (await get(gh, '/api/v1/users', token)) === 200, 10_000, 'accepted once the reload rediscovered', 100)
+    assert.equal(idp.requestsFor('/jwks-next'), 1)
+    assert.equal(gh.gh.runtime().jwt.stats()[0]?.url, `${idp.issuer}/jwks-next`)
+  } finally {
+    await gh.close()
+    await idp.stop()
+  }
 })
 
 test('a discovery document whose issuer differs is refused with a clear error', async () => {

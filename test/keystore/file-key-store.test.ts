@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtemp, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -259,6 +259,9 @@ describe('file key store', () => {
       const path = await keyFile()
       const lockedAt = Date.now()
       await writeFile(lockOf(path), owner(process.pid, lockedAt))
+      // The kernel stamps mtime from a coarse clock that can lag Date.now() by a tick:
+      // pin it to lockedAt, so "one millisecond before stale" holds for both readings.
+      await utimes(lockOf(path), lockedAt / 1000, lockedAt / 1000)
       const store = await openFileKeyStore(path, { watch: false, now: () => lockedAt + STALE_MS - 1 })
       let done = false
       const creating = store.create(makeRecord()).then(() => (done = true))

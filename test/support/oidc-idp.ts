@@ -1,7 +1,8 @@
 // A real OpenID provider for tests: the npm package `oidc-provider` in-process on a
 // loopback port, issuing RFC 9068 JWT access tokens by client credentials with
 // resource indicators (RFC 8707). It can be stopped and started again on the same
-// port, started late (a port is reserved first), and its signing key rotated.
+// port, started late (a port is reserved first), its signing key rotated, and its
+// key set moved to another address (its discovery document then names that one).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { exportJWK, generateKeyPair, type JWK } from 'jose'
@@ -19,6 +20,13 @@ export interface OidcIdp {
   token(scope: string): Promise<string>
   /** A new signing key (new kid); the old one is no longer published. */
   rotate(): Promise<void>
+  /**
+   * A new signing key published only at `path`, which the discovery document now
+   * names as jwks_uri; the old address keeps answering with the old key set.
+   */
+  moveJwks(path: string): Promise<void>
+  /** Requests for this path since start. */
+  requestsFor(path: string): number
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -28,8 +36,9 @@ async function signingJwk(kid: string): Promise<JWK> {
   return { ...(await exportJWK(privateKey)), kid, alg: 'RS256', use: 'sig' }
 }
 
-function makeProvider(issuer: string, key: JWK): Provider {
+function makeProvider(issuer: string, key: JWK, jwksPath = '/jwks'): Provider {
   const provider = new Provider(issuer, {
+    routes: { jwks: jwksPath },
     clients: [
       {
         client_id: IDP_CLIENT.id,
@@ -75,17 +84,23 @@ export async function startOidcIdp(opts: { late?: boolean } = {}): Promise<OidcI
   const issuer = `http://127.0.0.1:${port}`
   let keyNo = 1
   let provider = makeProvider(issuer, await signingJwk(`idp-key-${keyNo}`))
-  let jwksRequests = 0
+  let jwksPath = '/jwks'
+  /** Key-set address -> the provider that published there before the set moved. */
+  const retired = new Map<string, Provider>()
+  const hits = new Map<string, number>()
   let server: Server | null = null
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/jwks') jwksRequests++
-    provider.callback()(req, res)
+    const path = req.url ?? ''
+    hits.set(path, (hits.get(path) ?? 0) + 1)
+    const answering = path !== jwksPath ? (retired.get(path) ?? provider) : provider
+    answering.callback()(req, res)
   }
   const idp: OidcIdp = {
     issuer,
     get jwksRequests() {
-      return jwksRequests
+      return hits.get('/jwks') ?? 0
     },
+    requestsFor: (path) => hits.get(path) ?? 0,
     async token(scope) {
       const basic = Buffer.from(`${IDP_CLIENT.id}:${IDP_CLIENT.secret}`).toString('base64')
       const res = await fetch(`${issuer}/token`, {
@@ -99,7 +114,13 @@ export async function startOidcIdp(opts: { late?: boolean } = {}): Promise<OidcI
     },
     async rotate() {
       keyNo++
-      provider = makeProvider(issuer, await signingJwk(`idp-key-${keyNo}`))
+      provider = makeProvider(issuer, await signingJwk(`idp-key-${keyNo}`), jwksPath)
+    },
+    async moveJwks(path) {
+      keyNo++
+      retired.set(jwksPath, provider)
+      jwksPath = path
+      provider = makeProvider(issuer, await signingJwk(`idp-key-${keyNo}`), path)
     },
     async start() {
       if (server) return
