@@ -56,18 +56,24 @@ interface Front {
   start(s: Setup): Promise<FrontProxy>
 }
 
+/** The shipped nginx site with only its ports filled in. */
+async function nginxSite(s: { tap: { port: number }; api: { port: number } }): Promise<{ site: string; port: number }> {
+  const port = await freePort()
+  const site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
+    ['server 127.0.0.1:8080;', `server 127.0.0.1:${s.tap.port};`],
+    ['server 127.0.0.1:3000;', `server 127.0.0.1:${s.api.port};`],
+    ['listen 80;', `listen 127.0.0.1:${port};`],
+  ])
+  return { site, port }
+}
+
 const fronts: Front[] = [
   {
     name: 'nginx (auth_request)',
     skip: nginxTool.skip,
     stripsByPrefix: false,
     async start(s) {
-      const port = await freePort()
-      const site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
-        ['server 127.0.0.1:8080;', `server 127.0.0.1:${s.tap.port};`],
-        ['server 127.0.0.1:3000;', `server 127.0.0.1:${s.api.port};`],
-        ['listen 80;', `listen 127.0.0.1:${port};`],
-      ])
+      const { site, port } = await nginxSite(s)
       return startNginx(site, port)
     },
   },
@@ -76,12 +82,7 @@ const fronts: Front[] = [
     skip: nginxTool.skip,
     stripsByPrefix: false,
     async start(s) {
-      const port = await freePort()
-      const site = await readTemplate('deploy/forward-auth/nginx/gatehouse.conf', [
-        ['server 127.0.0.1:8080;', `server 127.0.0.1:${s.tap.port};`],
-        ['server 127.0.0.1:3000;', `server 127.0.0.1:${s.api.port};`],
-        ['listen 80;', `listen 127.0.0.1:${port};`],
-      ])
+      const { site, port } = await nginxSite(s)
       // A relative cache path lives in nginx's own prefix folder, removed with it.
       return startNginx(withDecisionCache(site, 'decision-cache'), port)
     },
