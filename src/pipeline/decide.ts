@@ -69,17 +69,18 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
     : (canonicalIp(req.peerIp) ?? req.peerIp)
   if (clientIp === null) return deny('client_address_invalid', { detail: 'the right-most untrusted X-Forwarded-For entry is not an address' })
   if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', { clientIp })
-  const admitted: Admitted = { path: target.path, target: target.path + target.query, clientIp, peerTrusted }
 
   // The token service authenticates its own callers (SPEC §6): routed here, before any credential is read.
-  if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) return { ok: true, route: 'service', api: null, ...admitted }
+  if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) {
+    return { ok: true, route: 'service', api: null, path: target.path, target: target.path + target.query, clientIp, peerTrusted }
+  }
 
   const api = rt.apis.match(target.path)
   if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
   const reading = rt.readings(target.path, api, rt.apis)
   if (reading !== null) return deny('path_ambiguous', { api, clientIp, detail: `the path reads as another API under the ${reading} reading` })
   // What the upstream gets: the query without the parameters it must not read (identityHeaders.removeQueryParams).
-  const upstream: Admitted = { ...admitted, target: target.path + rt.queryFilter(target.query) }
+  const upstream: Admitted = { path: target.path, target: target.path + rt.queryFilter(target.query), clientIp, peerTrusted }
   if (api?.public) {
     if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', { api, clientIp })
     return allow({ ...upstream, api, identity: null, permissions: null, subjectType: null })
