@@ -14,7 +14,6 @@ import {
 } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
 import type { ClaimHeader, Identity } from './identity.js'
-import { atLeast, levelFor, toPermissions, type Level, type Permissions } from './permissions.js'
 import { parseDuration } from '../config/duration.js'
 import { claimAt, claimPath, compilePermissionSources, permissionsFromClaims, type PermissionSource } from './claim-permissions.js'
 import {

@@ -2,7 +2,6 @@
 import { authenticate, type Credentials } from './authenticate.js'
 import { isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
-import type { Identity } from '../credentials/identity.js'
 import type { DenyReason } from '../outcome/catalogue.js'
 import type { Admitted, Allowed, Decision, Denied } from './decision.js'
 import { canonicalIp, type IpFilter, type IpSet } from '../net/ip-filter.js'
@@ -11,9 +10,9 @@ import { normalizeTarget } from './normalize-path.js'
 import type { ReadingCheck } from './path-readings.js'
 import type { QueryFilter } from './query-filter.js'
 import type { ClientDirectory } from '../accounts/clients.js'
-import type { AuthorityChain, SubjectType } from './authority.js'
+import type { AuthorityChain } from './authority.js'
 import type { UserDirectory } from '../accounts/users.js'
-import { requiredLevel, type Permissions } from '../credentials/permissions.js'
+import { requiredLevel } from '../credentials/permissions.js'
 
 export interface RequestFacts {
   readonly method: string

@@ -6,7 +6,6 @@
 import type { DecideRuntime, RequestFacts } from './decide.js'
 import type { DenyReason } from '../outcome/catalogue.js'
 import { canonicalIp, createIpSet, type IpSet } from '../net/ip-filter.js'
-import { normalizeTarget } from './normalize-path.js'
 
 /** Compiled once per (re)load from `forwardAuth`. */
 export interface ForwardAuthRuntime {

@@ -4,6 +4,8 @@
 // so a request wrongly attributed to the proxy's own address would pass.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { resolveClientIp } from '../../src/pipeline/client-ip.js'
+import { createIpSet } from '../../src/net/ip-filter.js'
 import { SPOOFABLE_HEADERS } from '../../src/config/spoofable-headers.js'
 import { utf8 } from '../support/path-oracle.js'
 import { apiKey, assertUClean, bearer, headerNames, problemType, startWorld, type World } from '../support/security-fixture.js'
@@ -100,6 +102,8 @@ describe('issue 13: client addresses fail closed', () => {
       assert.equal(r.status, 200, `${xff}: ${r.body}`)
       const forwarded = String(w.lastSeen().headers['x-forwarded-for'])
       assert.ok(forwarded.includes(xff), forwarded)
+      // The address that request was judged as (the same trustedProxies as the world's).
+      assert.equal(resolveClientIp('127.0.0.1', [xff], createIpSet(['127.0.0.1/32']), false), client)
     }
     // An address the allow list does not hold is refused as that address (403), not as the proxy.
     await refused(w, '/api/x', [apiKey(w.K1), ['X-Forwarded-For', '203.0.113.9:1234']], 403, 'ip_denied')
