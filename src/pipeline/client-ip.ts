@@ -5,7 +5,8 @@
 // and are removed before forwarding (identityHeaders.removeHeaders). A hop that
 // does not parse fails closed (issue 13): the request is refused, never
 // attributed to the proxy that vouched for it.
-import { canonicalIp, type IpSet } from '../net/ip-filter.js'
+import { canonicalIp } from '../net/ip-address.js'
+import { type IpSet } from '../net/ip-filter.js'
 
 /** Stands in for a socket address that is missing or unreadable; no filter allows it. */
 const UNKNOWN = 'unknown'

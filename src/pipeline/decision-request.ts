@@ -5,7 +5,8 @@
 // decision request itself is trusted but its socket peer.
 import type { DecideRuntime, RequestFacts } from './decide.js'
 import type { DenyReason } from '../outcome/catalogue.js'
-import { canonicalIp, createIpSet, type IpSet } from '../net/ip-filter.js'
+import { canonicalIp } from '../net/ip-address.js'
+import { createIpSet, type IpSet } from '../net/ip-filter.js'
 
 /** Compiled once per (re)load from `forwardAuth`. */
 export interface ForwardAuthRuntime {

@@ -4,7 +4,7 @@
 // `Connection` can remove them (security-cases #56–#60).
 import { formatPermissions, type Permissions } from '../credentials/permissions.js'
 import type { Identity } from '../credentials/identity.js'
-import { canonicalIp } from '../net/ip-filter.js'
+import { canonicalIp } from '../net/ip-address.js'
 import { SPOOFABLE_HEADERS } from '../config/spoofable-headers.js'
 
 /** Compiled once per (re)load; opaque outside this module. */

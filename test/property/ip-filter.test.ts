@@ -6,7 +6,8 @@ import { createRequire } from 'node:module'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import type IpAddr from 'ipaddr.js'
-import { canonicalIp, createIpFilter, createIpSet, parseCidrs } from '../../src/net/ip-filter.js'
+import { canonicalIp } from '../../src/net/ip-address.js'
+import { createIpFilter, createIpSet, parseCidrs } from '../../src/net/ip-filter.js'
 import { Coverage, RUNS } from './runs.js'
 
 const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof IpAddr

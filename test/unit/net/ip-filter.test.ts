@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert'
 import { createRequire } from 'node:module'
 import { describe, it } from 'node:test'
 import type * as IpAddr from 'ipaddr.js'
-import { canonicalIp, createIpFilter, createIpSet, parseCidrs } from '../../../src/net/ip-filter.js'
+import { canonicalIp } from '../../../src/net/ip-address.js'
+import { createIpFilter, createIpSet, parseCidrs } from '../../../src/net/ip-filter.js'
 
 describe('canonicalIp', () => {
   const cases: [input: string, expected: string | null, why: string][] = [
