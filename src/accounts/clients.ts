@@ -1,35 +1,17 @@
 // clientsFile (SPEC §6): the OAuth2 clients of `POST /oauth/token` (RFC 6749
 // §4.4), each with a hashed secret, the most permissions its tokens may carry, and
 // their lifetime.
-import { Type, type Static } from '@sinclair/typebox'
-import { Ajv, type ValidateFunction } from 'ajv'
+import type { ValidateFunction } from 'ajv'
+import generatedValidate from './clients-validator.js'
+import type { ClientsFile } from './clients-schema.js'
 import { parseDuration } from '../config/duration.js'
 import type { Checked, Problem } from '../config/problem.js'
 import type { Permissions } from '../credentials/permissions.js'
 import { isSupportedHash } from './password-hash.js'
 import { readYaml, schemaProblems, typicalHash, UNSUPPORTED_HASH } from './users.js'
 
-const DEFAULT_TTL = 'PT1H'
-
-const ClientSchema = Type.Object(
-  {
-    // RFC 6749 unreserved characters only, so the id reads the same in a form body,
-    // in form-encoded Basic (§2.3.1) and in a log line.
-    clientId: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._~-]+$' }),
-    secretHash: Type.String({ minLength: 1 }),
-    permissions: Type.Record(Type.String({ minLength: 1 }), Type.Union([Type.Literal('none'), Type.Literal('r'), Type.Literal('rw')]), {
-      default: {},
-    }),
-    ttl: Type.String({ minLength: 1, default: DEFAULT_TTL, description: 'ISO 8601 PnDTnHnMnS lifetime of the tokens issued' }),
-    canIntrospect: Type.Boolean({ default: false, description: 'a resource server: may introspect any token, not only its own (SPEC §11)' }),
-  },
-  { additionalProperties: false },
-)
-const ClientsFileSchema = Type.Object({ clients: Type.Array(ClientSchema, { default: [] }) }, { additionalProperties: false })
-// Compiled on first use: a config without this file never pays for it (start-up CPU, issue 17).
-let validator: ValidateFunction<Static<typeof ClientsFileSchema>> | undefined
-const validate = (): ValidateFunction<Static<typeof ClientsFileSchema>> =>
-  (validator ??= new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof ClientsFileSchema>>(ClientsFileSchema))
+// Generated from clients-schema.ts (npm run generate:validators): no schema compiler at start-up.
+const validate = (): ValidateFunction<ClientsFile> => generatedValidate as unknown as ValidateFunction<ClientsFile>
 
 export interface Client {
   readonly clientId: string

@@ -2,30 +2,16 @@
 // credential never does more than its user is allowed *now* — so a lowered user
 // lowers their existing tokens and keys at once, without re-issuing them.
 import { readFile } from 'node:fs/promises'
-import { Type, type Static } from '@sinclair/typebox'
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import generatedValidate from './users-validator.js'
+import type { UsersFile } from './users-schema.js'
 import { parse as parseYaml } from 'yaml'
 import type { Permissions } from '../credentials/permissions.js'
 import type { Checked, Problem } from '../config/problem.js'
 import { hashCost, isSupportedHash } from './password-hash.js'
 
-const UserSchema = Type.Object(
-  {
-    name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._@-]+$' }),
-    passwordHash: Type.String({ minLength: 1 }),
-    permissions: Type.Record(Type.String({ minLength: 1 }), Type.Union([Type.Literal('none'), Type.Literal('r'), Type.Literal('rw')]), {
-      default: {},
-    }),
-    admin: Type.Boolean({ default: false }),
-    canImpersonate: Type.Boolean({ default: false }),
-  },
-  { additionalProperties: false },
-)
-const UsersFileSchema = Type.Object({ users: Type.Array(UserSchema, { default: [] }) }, { additionalProperties: false })
-// Compiled on first use: a config without this file never pays for it (start-up CPU, issue 17).
-let validator: ValidateFunction<Static<typeof UsersFileSchema>> | undefined
-const validate = (): ValidateFunction<Static<typeof UsersFileSchema>> =>
-  (validator ??= new Ajv({ allErrors: true, useDefaults: true }).compile<Static<typeof UsersFileSchema>>(UsersFileSchema))
+// Generated from users-schema.ts (npm run generate:validators): no schema compiler at start-up.
+const validate = (): ValidateFunction<UsersFile> => generatedValidate as unknown as ValidateFunction<UsersFile>
 
 export interface User {
   readonly name: string

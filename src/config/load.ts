@@ -4,16 +4,17 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import type { ErrorObject, ValidateFunction } from 'ajv'
 import { LineCounter, parseDocument } from 'yaml'
-import { ConfigSchema, type Config } from './schema.js'
+import type { Config } from './schema.js'
+import generatedValidate from './config-validator.js'
 import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from './redis-config.js'
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
-const validate = ajv.compile<Config>(ConfigSchema)
+// Generated from schema.ts (npm run generate:validators): no schema compiler at start-up.
+const validate = generatedValidate as unknown as ValidateFunction<Config>
 
 export interface LoadedConfig {
   readonly file: string

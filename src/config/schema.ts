@@ -1,6 +1,7 @@
 // SPEC §2: the YAML configuration. One strict schema with defaults and a one-line
 // description per field; unknown fields are errors so a typo cannot silently turn
-// a security feature off. Ajv validates it once at (re)load; the result is frozen.
+// a security feature off. The generated config-validator.ts validates it once at (re)load; the result is frozen.
+import { JWT_ALGORITHMS } from './jwt-algorithms.js'
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { SPOOFABLE_HEADERS } from './spoofable-headers.js'
 
@@ -18,12 +19,7 @@ const HostPort = Type.String({
 const Duration = Type.String({ minLength: 1, description: 'ISO 8601 duration PnDTnHnMnS' })
 const FilePath = Type.String({ minLength: 1, description: 'a file path, relative to the config file' })
 
-export const JWT_ALGORITHMS = [
-  'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
-  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519',
-  'HS256', 'HS384', 'HS512',
-] as const
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
+export { JWT_ALGORITHMS, type JwtAlgorithm } from './jwt-algorithms.js'
 
 // A dotted path (`realm_access.roles`), or its segments when a claim's own name holds a dot (SPEC §12).
 const ClaimPath = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {

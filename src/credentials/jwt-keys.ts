@@ -13,7 +13,8 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose'
-import { JWT_ALGORITHMS, type IssuerConfig, type JwtAlgorithm } from '../config/schema.js'
+import type { IssuerConfig } from '../config/schema.js'
+import { JWT_ALGORITHMS, type JwtAlgorithm } from '../config/jwt-algorithms.js'
 import { checkFetchUrl, discoverJwksUri } from './discovery.js'
 import type { JwksPool } from './jwks-pool.js'
 import { RemoteJwks } from './remote-jwks.js'

@@ -1,0 +1,66 @@
+// Writes the config, users-file and clients-file validators as plain modules
+// (Ajv standalone code), so that `gatehouse` never compiles a schema at start-up:
+// Ajv's compiler and the schema builder cost most of `check-config`'s start
+// (issue 17). The schemas stay the single source; a unit test
+// (test/unit/config/generated-validators.test.ts) fails when a file is stale.
+//   npm run generate:validators   rewrites the files
+import { writeFileSync, readFileSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Ajv, type Options } from 'ajv'
+import standaloneCode from 'ajv/dist/standalone/index.js'
+import { ConfigSchema } from '../../src/config/schema.js'
+import { UsersFileSchema } from '../../src/accounts/users-schema.js'
+import { ClientsFileSchema } from '../../src/accounts/clients-schema.js'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+
+interface Target {
+  readonly file: string
+  readonly schema: object
+  readonly source: string
+  readonly options: Options
+}
+
+export const TARGETS: readonly Target[] = [
+  {
+    file: 'src/config/config-validator.ts',
+    schema: ConfigSchema,
+    source: 'src/config/schema.ts',
+    options: { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true },
+  },
+  { file: 'src/accounts/users-validator.ts', schema: UsersFileSchema, source: 'src/accounts/users-schema.ts', options: { allErrors: true, useDefaults: true } },
+  {
+    file: 'src/accounts/clients-validator.ts',
+    schema: ClientsFileSchema,
+    source: 'src/accounts/clients-schema.ts',
+    options: { allErrors: true, useDefaults: true },
+  },
+]
+
+const generate = standaloneCode.default
+
+export function validatorSource(t: Target): string {
+  const ajv = new Ajv({ ...t.options, code: { source: true, esm: true } })
+  const code = generate(ajv, ajv.compile(t.schema))
+  return [
+    `// GENERATED from ${t.source} by \`npm run generate:validators\` (test/support/generate-validators.ts).`,
+    '// Do not edit: change the schema and regenerate. Ajv standalone code; `require` is',
+    "// Ajv's own runtime helpers (string length, deep equality).",
+    '// @ts-nocheck',
+    '/* eslint-disable */',
+    "import { createRequire } from 'node:module'",
+    'const require = createRequire(import.meta.url)',
+    code.replace(/^"use strict";/, ''),
+    '',
+  ].join('\n')
+}
+
+export function staleTargets(): string[] {
+  return TARGETS.filter((t) => readFileSync(path.join(ROOT, t.file), 'utf8') !== validatorSource(t)).map((t) => t.file)
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const t of TARGETS) writeFileSync(path.join(ROOT, t.file), validatorSource(t))
+  console.log(`wrote ${TARGETS.map((t) => t.file).join(', ')}`)
+}
