@@ -98,9 +98,24 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   }
 
   const service = c.issuer ? await compileService(c, users, problems) : null
-  // Tokens the service issues are accepted by the proxy even when jwt.issuers does
-  // not list the service by name (SPEC §2: such an entry uses the service's keys).
-  // Its own tokens may live up to jwtMaxTtl, which may exceed the P1D default of maxLifetime.
+  problems.push(...claimHeaderProblems(c))
+  const now = deps.now ?? Date.now
+  const jwt = await compileJwt(loaded, service, deps, now)
+  if (!jwt.ok) problems.push(...jwt.problems)
+
+  if (problems.length > 0 || !apis.ok || !jwt.ok) {
+    if (jwt.ok) jwt.verifier.close()
+    return { ok: false, problems }
+  }
+  return { ok: true, value: assembleRuntime(loaded, deps, { apis: apis.matcher, jwt: jwt.verifier, users, service, now }) }
+}
+
+/**
+ * Tokens the service issues are accepted by the proxy even when jwt.issuers does
+ * not list the service by name (SPEC §2: such an entry uses the service's keys).
+ * Its own tokens may live up to jwtMaxTtl, which may exceed the P1D default of maxLifetime.
+ */
+function effectiveIssuers(c: Config, service: ServiceRuntime | null): IssuerConfig[] {
   const ownLifetime = service && service.maxTtlSeconds > DEFAULT_MAX_LIFETIME_SECONDS ? c.issuer?.jwtMaxTtl : undefined
   const issuers: IssuerConfig[] = c.jwt.issuers.map((i) =>
     i.issuer === service?.name && i.maxLifetime === undefined && ownLifetime !== undefined ? { ...i, maxLifetime: ownLifetime } : i,
@@ -114,10 +129,12 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       ...(ownLifetime !== undefined ? { maxLifetime: ownLifetime } : {}),
     })
   }
-  problems.push(...claimHeaderProblems(c))
+  return issuers
+}
 
-  const now = deps.now ?? Date.now
-  const jwt = await compileJwtVerifier(issuers, {
+function compileJwt(loaded: LoadedConfig, service: ServiceRuntime | null, deps: CompileDeps, now: () => number) {
+  const c = loaded.config
+  return compileJwtVerifier(effectiveIssuers(c, service), {
     leewaySeconds: c.jwt.leewaySeconds,
     maxTokenBytes: c.limits.maxTokenBytes,
     jwksFetchesPerMinute: c.limits.jwksFetchesPerMinute,
@@ -132,19 +149,22 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     ...(deps.onJwksFetchError ? { onJwksFetchError: deps.onJwksFetchError } : {}),
     onKeysRemoved: () => deps.cache.clear(),
   })
-  if (!jwt.ok) problems.push(...jwt.problems)
+}
 
-  if (problems.length > 0 || !apis.ok || !jwt.ok) {
-    if (jwt.ok) jwt.verifier.close()
-    return { ok: false, problems }
-  }
+interface CompiledParts {
+  readonly apis: DecideRuntime['apis']
+  readonly jwt: JwtVerifier
+  readonly users: UserDirectory | null
+  readonly service: ServiceRuntime | null
+  readonly now: () => number
+}
 
+/** The Runtime from parts that all compiled: nothing here can fail. */
+function assembleRuntime(loaded: LoadedConfig, deps: CompileDeps, parts: CompiledParts): Runtime {
+  const c = loaded.config
+  const { jwt, users, service } = parts
   const url = new URL(c.upstream.url)
-  const upstream: UpstreamTarget = {
-    origin: url.origin,
-    host: url.host,
-    basePath: url.pathname.replace(/\/+$/, ''),
-  }
+  const upstream: UpstreamTarget = { origin: url.origin, host: url.host, basePath: url.pathname.replace(/\/+$/, '') }
   const ownIssuer = c.issuer?.name ?? null
   const clients = service?.clients ?? null
   const base: Omit<Runtime, 'forwardAuth'> = {
@@ -153,27 +173,27 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     ipFilter: createIpFilter(c.ipFilter),
     trustedProxies: createIpSet(c.trustedProxies),
     hasTrustedProxies: c.trustedProxies.length > 0,
-    apis: apis.matcher,
+    apis: parts.apis,
     readings: compileReadingCheck(c.pathReadings),
     queryFilter: compileQueryFilter(c.upstream.removeQueryParams),
     apiNames: Object.freeze(c.apis.map((a) => a.name)),
     unmatched: c.unmatched,
     credentials: {
       extract: compileExtractor(c.apiKeys.headers),
-      jwt: jwt.verifier,
+      jwt,
       store: deps.store,
       cache: deps.cache,
       onCache: deps.onCache,
       throttle: createFailureThrottle(c.limits.authFailuresPerMinute),
     },
-    jwt: jwt.verifier,
+    jwt,
     users,
     clients,
     ownIssuer,
     authority: new AuthorityChain({ users, clients, ownIssuer }, deps.store),
     servicePrefix: service?.prefix ?? null,
     service,
-    now,
+    now: parts.now,
     maxRawHeaders: 2 * c.limits.maxHeaderCount,
     maxBodyBytes: c.limits.maxBodyBytes,
     headerPlan: compileHeaderPlan({
@@ -184,10 +204,10 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
       removeHeaders: c.identityHeaders.removeHeaders,
     }),
     upstream,
-    close: () => jwt.verifier.close(),
+    close: () => jwt.close(),
   }
   const forwardAuth = c.forwardAuth ? compileForwardAuth(c.forwardAuth, c.trustedProxies, base) : null
-  return { ok: true, value: { ...base, forwardAuth } }
+  return { ...base, forwardAuth }
 }
 
 /** SPEC §9: claimHeaders name identity headers, so callers can never send them (they are stripped by prefix). */
