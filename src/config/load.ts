@@ -11,6 +11,7 @@ import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from './redis-config.js'
+import { checkCors } from './cors-config.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile<Config>(ConfigSchema)
@@ -160,6 +161,7 @@ function checkFields(c: Config, problems: Problem[]): void {
   }
 
   problems.push(...checkRedisStore(c.store))
+  problems.push(...checkCors(c.apis))
 
   if (c.issuer && typeof c.issuer === 'object') {
     for (const k of ['jwtMaxTtl', 'jwtDefaultTtl', 'impersonationMaxTtl', 'apiKeyMaxTtl'] as const) {

@@ -176,6 +176,7 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
     now,
     maxRawHeaders: 2 * c.limits.maxHeaderCount,
     maxBodyBytes: c.limits.maxBodyBytes,
+    corsAnswers: true,
     headerPlan: compileHeaderPlan({
       prefix: c.identityHeaders.prefix,
       forwardAuthorization: c.identityHeaders.forwardAuthorization,

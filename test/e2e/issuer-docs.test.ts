@@ -4,8 +4,7 @@
 // the proxy accepts. And the OpenAPI document behind it names the three security
 // schemes and every SPEC §6 endpoint.
 //
-// Chromium: Debian's `chromium` (.ci/run installs it), or GATEHOUSE_CHROMIUM.
-// Missing on a developer machine the browser test skips; with CI=true it fails.
+// Chromium: test/support/chromium.ts.
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -16,13 +15,7 @@ import { stringify } from 'yaml'
 import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
-import { findTool } from '../support/tools.js'
-
-const chromiumTool = findTool(
-  'chromium',
-  'GATEHOUSE_CHROMIUM',
-  "install Debian's chromium (`apt-get install chromium`; .ci/run does) or point GATEHOUSE_CHROMIUM at a Chromium binary",
-)
+import { CHROMIUM_ARGS, chromiumTool } from '../support/chromium.js'
 
 const PREFIX = '/_gatehouse'
 const ALICE = { name: 'alice', password: 'alice-docs-password-0123' }
@@ -40,17 +33,6 @@ const SPEC_6_ENDPOINTS = [
   ['get', '/v1/auth/token-info'],
   ['get', '/.well-known/jwks.json'],
 ] as const
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 interface Setup {
   readonly upstream: RecordingUpstream
