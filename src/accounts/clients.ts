@@ -11,7 +11,7 @@ import { readYaml, schemaProblems, typicalHash, UNSUPPORTED_HASH } from './users
 
 const DEFAULT_TTL = 'PT1H'
 
-const ClientSchema = Type.Object(
+export const ClientSchema = Type.Object(
   {
     // RFC 6749 unreserved characters only, so the id reads the same in a form body,
     // in form-encoded Basic (§2.3.1) and in a log line.

@@ -9,7 +9,7 @@ import type { Permissions } from '../credentials/permissions.js'
 import type { Checked, Problem } from '../config/problem.js'
 import { hashCost, isSupportedHash } from './password-hash.js'
 
-const UserSchema = Type.Object(
+export const UserSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._@-]+$' }),
     passwordHash: Type.String({ minLength: 1 }),
