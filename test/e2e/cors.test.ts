@@ -24,6 +24,7 @@ before(async () => {
       { name: 'users', prefixes: ['/api/v1/users'], cors: USERS_CORS },
       { name: 'sessions', prefixes: ['/api/v1/sessions'] },
     ],
+    forwardAuth: { path: '/_gatehouse/decide', trustedCallers: ['127.0.0.1/32', '::1/128'] },
   })
 })
 after(() => f.close())
@@ -83,6 +84,12 @@ describe('preflights (OPTIONS with Origin and Access-Control-Request-Method)', (
     assert.equal(noCors.status, 401)
     assert.equal(noCors.headers.get('access-control-allow-origin'), null)
   })
+})
+
+test('in decision mode (forwardAuth) cors is not applied: a preflight decision needs a credential, the front proxy answers preflights', async () => {
+  const res = await unforwarded(() => call(f, '/_gatehouse/decide/api/v1/users', { method: 'OPTIONS', headers: preflightHeaders(APP) }))
+  assert.equal(res.status, 401)
+  assert.equal(res.headers.get('access-control-allow-origin'), null)
 })
 
 describe('actual cross-origin requests', () => {
