@@ -16,6 +16,7 @@ const USAGE = `usage:
   gatehouse keys list --config FILE [--json]
   gatehouse keys revoke --config FILE ID…
   gatehouse keys migrate --config FILE --from file --to redis [--json]
+  gatehouse mint-jwt --key PRIVATE_KEY_FILE --iss ISSUER --sub USER [--aud AUDIENCE]… [--permissions api:rw,…] [--scope "a b"] [--ttl PT5M]
 `
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
         loadStore: (file) => openConfiguredStore(file),
         openStore: (file, type) => openConfiguredStore(file, type),
       })
+    }
+    case 'mint-jwt': {
+      const { mintJwtCommand } = await import('./cli/mint-jwt.js')
+      return mintJwtCommand(rest, { stdout: process.stdout, stderr: process.stderr })
     }
     case '-h':
     case '--help':

@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox'
 
 const DEFAULT_TTL = 'PT1H'
 
-const ClientSchema = Type.Object(
+export const ClientSchema = Type.Object(
   {
     // RFC 6749 unreserved characters only, so the id reads the same in a form body,
     // in form-encoded Basic (§2.3.1) and in a log line.

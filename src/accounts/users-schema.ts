@@ -2,7 +2,7 @@
 // users.ts validates with the generated users-validator.ts.
 import { Type, type Static } from '@sinclair/typebox'
 
-const UserSchema = Type.Object(
+export const UserSchema = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._@-]+$' }),
     passwordHash: Type.String({ minLength: 1 }),

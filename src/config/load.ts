@@ -12,6 +12,7 @@ import type { Checked, Problem } from './problem.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from './redis-config.js'
+import { checkCors } from './cors-config.js'
 
 // Generated from schema.ts (npm run generate:validators): no schema compiler at start-up.
 const validate = generatedValidate as unknown as ValidateFunction<Config>
@@ -161,6 +162,7 @@ function checkFields(c: Config, problems: Problem[]): void {
   }
 
   problems.push(...checkRedisStore(c.store))
+  problems.push(...checkCors(c.apis))
 
   if (c.issuer && typeof c.issuer === 'object') {
     for (const k of ['jwtMaxTtl', 'jwtDefaultTtl', 'impersonationMaxTtl', 'apiKeyMaxTtl'] as const) {

@@ -19,28 +19,16 @@ import {
   JwtResponse,
   OAuthForm,
   JwksBody,
-  OAuthErrorBody,
-  Problem,
   ServerMetadata,
   TokenInfo,
   TokenResponse,
 } from './schemas.js'
 import { Type } from '@sinclair/typebox'
+import { ok, RESPONSES } from './doc-responses.js'
 
 type Security = { [scheme: string]: string[] }[]
 const BASIC: Security = [{ BasicAuth: [] }]
 const BASIC_OR_KEY: Security = [{ BasicAuth: [] }, { ApiKeyAuth: [] }]
-/** An error answer documented with its media type (RFC 9457 problem+json, or RFC 6749 §5.2 JSON). */
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } })
-const oauthError = (description: string) => ({ description, content: { 'application/json': { schema: OAuthErrorBody } } })
-const errors = {
-  400: problem('the request is malformed'),
-  401: problem('authentication required or failed'),
-  403: problem('not allowed'),
-  429: problem('too many failed logins: wait Retry-After seconds'),
-}
-// The global ipFilter answers every path, the service's public documents too.
-const ipDenied = { 403: problem('client address not allowed (ipFilter)') }
 
 export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post(
@@ -52,7 +40,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['tokens'],
         security: BASIC_OR_KEY,
         body: JwtRequest,
-        response: { 200: JwtResponse, ...errors },
+        response: { 200: ok('the JWT', JwtResponse), ...RESPONSES.callerWithBody, ...RESPONSES.noSuchUser },
       },
     },
     (req: FastifyRequest<{ Body: JwtRequest }>) => issueJwt(req, ctx),
@@ -67,7 +55,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['tokens'],
         security: BASIC_OR_KEY,
         body: JwtRevokeRequest,
-        response: { 200: JwtRevokeResponse, ...errors, 503: problem('the key store is unavailable') },
+        response: { 200: ok('revoked (or already revoked, or expired)', JwtRevokeResponse), ...RESPONSES.callerWithBody },
       },
     },
     (req: FastifyRequest<{ Body: JwtRevokeRequest }>) => revokeJwt(req, ctx),
@@ -82,7 +70,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['api keys'],
         security: BASIC_OR_KEY,
         body: ApiKeyCreateRequest,
-        response: { 201: ApiKeyCreated, ...errors, 409: Problem },
+        response: { 201: ok('the new key: its secret is shown this once', ApiKeyCreated), ...RESPONSES.callerWithBody, ...RESPONSES.noSuchUser, ...RESPONSES.tooManyKeys },
       },
     },
     async (req: FastifyRequest<{ Body: ApiKeyCreateRequest }>, reply: FastifyReply) => {
@@ -101,15 +89,15 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['api keys'],
         security: BASIC,
         response: {
-          200: Type.Object({
+          200: ok("the caller's keys", Type.Object({
             keys: Type.Array(ApiKeyView),
             unreadable: Type.Optional(
               Type.Array(Type.Object({ id: Type.String(), problem: Type.String() }), {
                 description: 'records the store holds but cannot show (never expected; reported rather than failing the list)',
               }),
             ),
-          }),
-          ...errors,
+          })),
+          ...RESPONSES.caller,
         },
       },
     },
@@ -126,7 +114,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         security: BASIC,
         params: Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9]{12}$' }) }),
         body: ApiKeyPatchRequest,
-        response: { 200: ApiKeyView, 404: problem('no such key'), ...errors },
+        response: { 200: ok('the key as changed', ApiKeyView), ...RESPONSES.callerWithBody, ...RESPONSES.noSuchKey },
       },
     },
     (req: FastifyRequest<{ Params: { id: string }; Body: ApiKeyPatchRequest }>) => patchApiKey(req, ctx),
@@ -141,7 +129,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['api keys'],
         security: BASIC,
         body: ApiKeyIds,
-        response: { 200: Type.Object({ revoked: Type.Array(Type.String()), notFound: Type.Array(Type.String()) }), ...errors },
+        response: { 200: ok('which ids were revoked and which the caller has no key of', Type.Object({ revoked: Type.Array(Type.String()), notFound: Type.Array(Type.String()) })), ...RESPONSES.callerWithBody },
       },
     },
     (req: FastifyRequest<{ Body: string[] }>) => deleteApiKeys(req, ctx),
@@ -157,12 +145,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         security: [{ ClientBasicAuth: [] }, {}],
         consumes: ['application/x-www-form-urlencoded'],
         body: OAuthForm,
-        response: {
-          200: TokenResponse,
-          400: oauthError('invalid_request, invalid_scope or unsupported_grant_type'),
-          401: oauthError('invalid_client'),
-          429: oauthError('invalid_client after too many failures: wait Retry-After seconds'),
-        },
+        response: { 200: ok('the access token (RFC 6749 §5.1)', TokenResponse), ...RESPONSES.oauth },
       },
       // The form is parsed by our own code (repeated parameters are errors); the schema documents it.
       validatorCompiler: () => () => true,
@@ -180,12 +163,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         security: [{ BasicAuth: [] }, { ClientBasicAuth: [] }],
         consumes: ['application/x-www-form-urlencoded'],
         body: IntrospectForm,
-        response: {
-          200: TokenInfo,
-          400: oauthError('invalid_request'),
-          401: oauthError('invalid_client'),
-          429: oauthError('invalid_client after too many failures: wait Retry-After seconds'),
-        },
+        response: { 200: ok('what the token is worth now; {"active": false} for anything not the caller\'s (RFC 7662 §2.2)', TokenInfo), ...RESPONSES.oauth },
       },
       validatorCompiler: () => () => true,
     },
@@ -212,7 +190,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
         tags: ['tokens'],
         security: BASIC,
         querystring: Type.Object({ token: Type.String({ minLength: 1, maxLength: 16384 }) }, { additionalProperties: false }),
-        response: { 200: TokenInfo, ...errors },
+        response: { 200: ok('what the token is worth now', TokenInfo), ...RESPONSES.caller },
       },
     },
     (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => tokenInfo(req, reply, ctx),
@@ -224,7 +202,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
   ] as const) {
     app.get(
       `/.well-known/${doc}`,
-      { schema: { summary, tags: ['oauth'], security: [], operationId: doc === 'openid-configuration' ? 'openidConfiguration' : 'authorizationServerMetadata', response: { 200: ServerMetadata, ...ipDenied } } },
+      { schema: { summary, tags: ['oauth'], security: [], operationId: doc === 'openid-configuration' ? 'openidConfiguration' : 'authorizationServerMetadata', response: { 200: ok('the metadata document', ServerMetadata), ...RESPONSES.public } } },
       async (req, reply) => {
         reply.header('cache-control', 'public, max-age=300')
         return serverMetadata(req, ctx)
@@ -234,7 +212,7 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
 
   app.get(
     '/.well-known/jwks.json',
-    { schema: { summary: 'Public keys of the signing key(s)', operationId: 'jwks', tags: ['tokens'], security: [], response: { 200: JwksBody, ...ipDenied } } },
+    { schema: { summary: 'Public keys of the signing key(s)', operationId: 'jwks', tags: ['tokens'], security: [], response: { 200: ok('the JWKS (RFC 7517): public members only', JwksBody), ...RESPONSES.public } } },
     async (_req, reply) => {
       reply.header('content-type', 'application/jwk-set+json').header('cache-control', 'public, max-age=300')
       return serviceOf(ctx).keys.jwks

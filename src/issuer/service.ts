@@ -14,6 +14,12 @@ import { answer, type Answer } from '../outcome/answer.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
 import { registerRoutes } from './routes.js'
 
+const DOCS_TITLE = 'Gatehouse token service'
+// A gate, drawn for the docs page's tab.
+const FAVICON = Buffer.from(
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><path fill="#2f4f4f" d="M1 15V6l7-5 7 5v9h-3V8H4v7z"/></svg>',
+)
+
 export interface TokenService {
   handle(req: IncomingMessage, res: ServerResponse): void
   close(): Promise<void>
@@ -63,7 +69,7 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
     openapi: {
       openapi: '3.0.3',
       info: {
-        title: 'Gatehouse token service',
+        title: DOCS_TITLE,
         version: '1',
         license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },
         description:
@@ -80,7 +86,13 @@ export async function createTokenService(prefix: string, ctx: ServiceContext): P
       },
     },
   })
-  await app.register(swaggerUi, { routePrefix: `${prefix}/docs`, uiConfig: { persistAuthorization: false } })
+  // The page is the service's own: its title and icon, no framework logo (BaseLayout has no top bar).
+  await app.register(swaggerUi, {
+    routePrefix: `${prefix}/docs`,
+    logo: { type: 'image/svg+xml', content: FAVICON },
+    theme: { title: DOCS_TITLE, favicon: [{ filename: 'favicon.svg', rel: 'icon', sizes: 'any', type: 'image/svg+xml', content: FAVICON }] },
+    uiConfig: { persistAuthorization: false, layout: 'BaseLayout' },
+  })
   await app.register(
     async (scoped) => {
       registerRoutes(scoped, ctx)

@@ -39,7 +39,8 @@ export function answer(code: OutcomeCode, opts: AnswerOptions = {}): Answer {
     body = JSON.stringify({ error: row.oauthError, error_description: detail })
     headers['content-type'] = 'application/json; charset=utf-8'
   }
-  headers['content-length'] = String(Buffer.byteLength(body))
+  // RFC 9110 §8.6: no Content-Length on a 204.
+  if (row.status !== 204) headers['content-length'] = String(Buffer.byteLength(body))
   if (opts.requestId !== undefined) headers['x-request-id'] = opts.requestId
   if (row.wwwAuthenticate) headers['www-authenticate'] = row.wwwAuthenticate
   if (row.retryAfterSeconds !== undefined) headers['retry-after'] = String(row.retryAfterSeconds)

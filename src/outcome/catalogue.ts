@@ -39,6 +39,9 @@ export type UpstreamCode = 'upstream_connect' | 'upstream_timeout' | 'upstream_r
 /** The traffic port's answers that are neither refusals nor upstream failures. */
 export type ProxyCode = 'internal_error' | 'service_off' | 'upgrade_unsupported' | 'upgrade_to_service' | 'upgrade_decision'
 
+/** CORS preflights of APIs with a cors policy (pipeline/cors.ts): answered here, never forwarded. */
+export type CorsCode = 'cors_preflight' | 'cors_preflight_refused'
+
 /** The token service's problem+json errors (SPEC §6). */
 export type ServiceCode =
   | 'unauthenticated'
@@ -64,12 +67,12 @@ export type OAuthCode =
   | 'oauth_invalid_scope'
   | 'oauth_unsupported_grant_type'
 
-export type OutcomeCode = DenyReason | WireCode | UpstreamCode | ProxyCode | ServiceCode | OAuthCode
+export type OutcomeCode = DenyReason | WireCode | UpstreamCode | ProxyCode | CorsCode | ServiceCode | OAuthCode
 
 export type OAuthError = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope'
 
 export interface OutcomeRow {
-  readonly status: 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 429 | 431 | 500 | 502 | 503 | 504
+  readonly status: 200 | 204 | 400 | 401 | 403 | 404 | 405 | 408 | 409 | 413 | 415 | 429 | 431 | 500 | 502 | 503 | 504
   readonly title: string
   /**
    * `problem`: RFC 9457 application/problem+json; `oauth`: the RFC 6749 §5.2 JSON
@@ -168,6 +171,12 @@ const ROWS = {
   // SPEC §10: a decision is one request and one answer.
   upgrade_decision: { body: 'problem', type: 'about:blank', status: 400, title: 'Decision requests are not upgraded', logLevel: 'info' },
   upgrade_to_service: { body: 'problem', type: 'about:blank', status: 400, title: 'No websocket here', logLevel: 'info' },
+
+  // Fetch standard §3.2: an allowed preflight gets the Access-Control-Allow-* headers and no body.
+  cors_preflight: { body: 'none', type: 'about:blank', status: 204, title: 'Preflight allowed', logLevel: 'info' },
+  // A preflight the policy does not allow: answered, not forwarded, as Envoy (forward_not_matching_preflights:
+  // false) and Kong do: 200 without Access-Control-Allow-* headers, which the browser refuses.
+  cors_preflight_refused: { body: 'none', type: 'about:blank', status: 200, title: 'Preflight not allowed', logLevel: 'info' },
 
   unauthenticated: problem('unauthenticated', { status: 401, title: 'Authentication required' }),
   // RFC 8725 §3.12: a JWT must not mint credentials.

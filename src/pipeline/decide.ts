@@ -3,9 +3,9 @@ import { authenticate, type Credentials } from './authenticate.js'
 import { isPermitted } from './authorize.js'
 import { resolveClientIp } from './client-ip.js'
 import type { DenyReason } from '../outcome/catalogue.js'
-import type { Admitted, Allowed, Decision, Denied } from './decision.js'
+import type { Admitted, Allowed, Decision, Denied, Preflight } from './decision.js'
 import { canonicalIp } from '../net/ip-address.js'
-import { type IpFilter, type IpSet } from '../net/ip-filter.js'
+import type { IpFilter, IpSet } from '../net/ip-filter.js'
 import type { ApiMatcher, CompiledApi } from './match-api.js'
 import { normalizeTarget } from './normalize-path.js'
 import type { ReadingCheck } from './path-readings.js'
@@ -14,6 +14,7 @@ import type { ClientDirectory } from '../accounts/clients.js'
 import type { AuthorityChain } from './authority.js'
 import type { UserDirectory } from '../accounts/users.js'
 import { requiredLevel } from '../credentials/permissions.js'
+import { decideCors, type CorsHeaders } from './cors.js'
 
 export interface RequestFacts {
   readonly method: string
@@ -47,6 +48,8 @@ export interface DecideRuntime {
   readonly maxRawHeaders: number
   /** limits.maxBodyBytes, for paths that no API names. */
   readonly maxBodyBytes: number
+  /** apis[].cors applies (preflights answered, headers added); off for forwardAuth decisions, where the front proxy answers. */
+  readonly corsAnswers: boolean
 }
 
 export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Decision> {
@@ -81,32 +84,47 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   if (reading !== null) return deny('path_ambiguous', { api, clientIp, detail: `the path reads as another API under the ${reading} reading` })
   // What the upstream gets: the query without the parameters it must not read (identityHeaders.removeQueryParams).
   const upstream: Admitted = { path: target.path, target: target.path + rt.queryFilter(target.query), clientIp, peerTrusted }
+  // A preflight carries no credential by design: answered here for an API with a cors policy, never forwarded.
+  const cors = api?.cors && rt.corsAnswers ? decideCors(api.cors, { method: req.method, ...head.cors }) : null
+  if (cors?.preflight && api) return preflight(upstream, api, cors.allowed, cors.headers, cors.detail)
+  // From here on every answer, refusals included, carries the API's CORS headers.
+  const at = { api, clientIp, cors: cors ? cors.headers : null }
   if (api?.public) {
-    if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', { api, clientIp })
-    return allow({ ...upstream, api, identity: null, permissions: null, subjectType: null })
+    if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', at)
+    return allow({ ...upstream, api, identity: null, permissions: null, subjectType: null, cors: at.cors })
   }
 
   const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
-  if (!auth.ok) return deny(auth.reason, { api, clientIp, detail: auth.detail })
+  if (!auth.ok) return deny(auth.reason, { ...at, detail: auth.detail })
   const identity = auth.identity
-  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', { api, clientIp })
+  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', at)
 
   const chain = await rt.authority.check(identity, clientIp, Math.floor(rt.now() / 1000))
-  if (!chain.ok) return deny(chain.reason, { api, clientIp, detail: chain.detail })
+  if (!chain.ok) return deny(chain.reason, { ...at, detail: chain.detail })
   const permissions = chain.permissions
   if (api && !isPermitted(permissions, api.name, req.method)) {
-    return deny('permission_insufficient', { api, clientIp, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
+    return deny('permission_insufficient', { ...at, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
-  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', { api, clientIp })
-  return allow({ ...upstream, api, identity, permissions, subjectType: chain.subjectType })
+  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', at)
+  return allow({ ...upstream, api, identity, permissions, subjectType: chain.subjectType, cors: at.cors })
 }
 
-function scanHeaders(raw: readonly string[]): { hostCount: number; host: string | undefined; forwardedFor: string[]; contentLength: number } {
+interface HeadFacts {
+  hostCount: number
+  host: string | undefined
+  forwardedFor: string[]
+  contentLength: number
+  /** The headers pipeline/cors.ts reads. */
+  cors: { origin: string | undefined; requestMethod: string | undefined; requestHeaders: string | undefined }
+}
+
+function scanHeaders(raw: readonly string[]): HeadFacts {
   let hostCount = 0
   let host: string | undefined
   let contentLength = 0
   const forwardedFor: string[] = []
+  const cors: HeadFacts['cors'] = { origin: undefined, requestMethod: undefined, requestHeaders: undefined }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     // Cheap length filter before the case-insensitive compare.
@@ -116,8 +134,11 @@ function scanHeaders(raw: readonly string[]): { hostCount: number; host: string 
     } else if (name.length === 15 && name.toLowerCase() === 'x-forwarded-for') forwardedFor.push(raw[i + 1] as string)
     // node has refused every Content-Length that is not one run of digits (RFC 9110 §8.6).
     else if (name.length === 14 && name.toLowerCase() === 'content-length') contentLength = Number(raw[i + 1])
+    else if (name.length === 6 && name.toLowerCase() === 'origin') cors.origin = raw[i + 1]
+    else if (name.length === 29 && name.toLowerCase() === 'access-control-request-method') cors.requestMethod = raw[i + 1]
+    else if (name.length === 30 && name.toLowerCase() === 'access-control-request-headers') cors.requestHeaders = raw[i + 1]
   }
-  return { hostCount, host, forwardedFor, contentLength }
+  return { hostCount, host, forwardedFor, contentLength, cors }
 }
 
 // RFC 3986 §3.2.2 reg-name: unreserved, pct-encoded and sub-delims.
@@ -166,6 +187,13 @@ function isUnder(path: string, prefix: string): boolean {
   return path.startsWith(prefix) && (path.length === prefix.length || path.charCodeAt(prefix.length) === 47)
 }
 
-function deny(reason: DenyReason, at: { api?: CompiledApi | null; clientIp?: string; detail?: string | undefined } = {}): Denied {
-  return { ok: false, reason, api: at.api ?? null, clientIp: at.clientIp ?? null, detail: at.detail }
+function preflight(admitted: Admitted, api: CompiledApi, allowed: boolean, cors: CorsHeaders, detail: string): Preflight {
+  return { ok: true, route: 'preflight', ...admitted, api, allowed, cors, detail }
+}
+
+function deny(
+  reason: DenyReason,
+  at: { api?: CompiledApi | null; clientIp?: string; detail?: string | undefined; cors?: CorsHeaders | null } = {},
+): Denied {
+  return { ok: false, reason, api: at.api ?? null, clientIp: at.clientIp ?? null, detail: at.detail, cors: at.cors ?? null }
 }

@@ -43,6 +43,8 @@ export function compileForwardAuth(
       // The token service answers only requests sent to Gatehouse itself; behind a front
       // proxy its prefix is just another path, so an unmatched one is refused (fail closed).
       servicePrefix: null,
+      // The front proxy answers preflights (README "Behind your proxy"): a decision answers only whether to forward.
+      corsAnswers: false,
     }),
   })
 }

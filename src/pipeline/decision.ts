@@ -7,6 +7,7 @@ import type { Permissions } from '../credentials/permissions.js'
 import type { DenyReason } from '../outcome/catalogue.js'
 import type { CompiledApi } from './match-api.js'
 import type { SubjectType } from './authority.js'
+import type { CorsHeaders } from './cors.js'
 
 /** What every request that passed SPEC §3 steps 1–3 carries. */
 export interface Admitted {
@@ -30,6 +31,8 @@ export interface Allowed extends Admitted {
   readonly permissions: Permissions | null
   /** Whether the identity is a user or an OAuth client (X-Auth-Subject-Type); null without an identity. */
   readonly subjectType: SubjectType | null
+  /** apis[].cors headers for the answer (Access-Control-Allow-Origin…, Vary); null without a cors policy. */
+  readonly cors: CorsHeaders | null
 }
 
 /** SPEC §6: the token service, which authenticates its callers itself. */
@@ -39,6 +42,18 @@ export interface ToService extends Admitted {
   readonly api: null
 }
 
+/** A CORS preflight for an API with a cors policy: answered by Gatehouse, never forwarded (pipeline/cors.ts). */
+export interface Preflight extends Admitted {
+  readonly ok: true
+  readonly route: 'preflight'
+  readonly api: CompiledApi
+  /** The policy allows it: 204 with the allow headers; otherwise 200 without them. */
+  readonly allowed: boolean
+  readonly cors: CorsHeaders
+  /** Why it was not allowed, for the log. */
+  readonly detail: string
+}
+
 export interface Denied {
   readonly ok: false
   readonly reason: DenyReason
@@ -46,6 +61,8 @@ export interface Denied {
   readonly detail?: string | undefined
   readonly api: CompiledApi | null
   readonly clientIp: string | null
+  /** apis[].cors headers, so a page of an allowed origin can read the refusal; absent before the API is known. */
+  readonly cors?: CorsHeaders | null
 }
 
-export type Decision = Allowed | ToService | Denied
+export type Decision = Allowed | ToService | Preflight | Denied

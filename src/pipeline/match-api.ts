@@ -4,12 +4,15 @@
 // Tomcat/Spring (`;`) do: the path is decided as the API the upstream will serve
 // (security-cases #43, #45, #46).
 import { normalizeTarget } from './normalize-path.js'
+import { compileCors, type CorsConfig, type CorsPolicy } from './cors.js'
 
 export interface CompiledApi {
   readonly name: string
   readonly public: boolean
   /** Largest request body this API takes (security-cases #100). */
   readonly maxBodyBytes: number
+  /** apis[].cors: browser cross-origin access; null = no CORS answers at all. */
+  readonly cors: CorsPolicy | null
 }
 
 export interface ApiMatcher {
@@ -21,6 +24,7 @@ export interface ApiDefinition {
   readonly prefixes: readonly string[]
   readonly public: boolean
   readonly maxBodyBytes?: number | undefined
+  readonly cors?: CorsConfig | undefined
 }
 
 export type CompiledApis =
@@ -39,7 +43,12 @@ export function compileApis(apis: readonly ApiDefinition[], defaultMaxBodyBytes 
     const firstIndex = names.get(def.name)
     if (firstIndex !== undefined) problems.push({ path: `apis[${i}].name`, message: `"${def.name}" is already the name of apis[${firstIndex}]` })
     else names.set(def.name, i)
-    const api: CompiledApi = Object.freeze({ name: def.name, public: def.public, maxBodyBytes: def.maxBodyBytes ?? defaultMaxBodyBytes })
+    const api: CompiledApi = Object.freeze({
+      name: def.name,
+      public: def.public,
+      maxBodyBytes: def.maxBodyBytes ?? defaultMaxBodyBytes,
+      cors: def.cors ? compileCors(def.cors) : null,
+    })
 
     def.prefixes.forEach((prefix, j) => {
       const at = `apis[${i}].prefixes[${j}]`

@@ -196,6 +196,7 @@ function assembleRuntime(loaded: LoadedConfig, deps: CompileDeps, parts: Compile
     now: parts.now,
     maxRawHeaders: 2 * c.limits.maxHeaderCount,
     maxBodyBytes: c.limits.maxBodyBytes,
+    corsAnswers: true,
     headerPlan: compileHeaderPlan({
       prefix: c.identityHeaders.prefix,
       forwardAuthorization: c.identityHeaders.forwardAuthorization,

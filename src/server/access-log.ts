@@ -45,7 +45,7 @@ export function logRequest(
       credentialId: identity?.credentialId,
       status,
       outcome,
-      reason: d && !d.ok ? d.reason : undefined,
+      reason: d && !d.ok ? d.reason : d?.ok && d.route === 'preflight' && !d.allowed ? 'cors_preflight_refused' : undefined,
       durationMs: Math.round(seconds * 1e6) / 1e3,
       upstreamMs: upstreamMs === null ? undefined : Math.round(upstreamMs * 1e3) / 1e3,
     },

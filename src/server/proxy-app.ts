@@ -6,7 +6,7 @@
 // Requests to forwardAuth.path go to decision-endpoint.ts (SPEC §10), upgrades
 // to websocket-tunnel.ts.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ToService } from '../pipeline/decision.js'
+import type { Preflight, ToService } from '../pipeline/decision.js'
 import { decisionForm } from '../pipeline/decision-request.js'
 import { answer } from '../outcome/answer.js'
 import { setClientIp } from '../issuer/client-ip.js'
@@ -14,6 +14,7 @@ import { logRequest } from './access-log.js'
 import { answerDecision } from './decision-endpoint.js'
 import { sendAnswer } from './problem.js'
 import { refuse } from './refuse.js'
+import { hasBody } from './body-limit.js'
 import { decideSafely, factsOf, startRequest, type ProxyDeps, type Started } from './traffic.js'
 import { forward } from './upstream-exchange.js'
 import { createUpgradeHandler } from './websocket-tunnel.js'
@@ -37,6 +38,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
     }
     if (!d.ok) return refuse(deps, at, res, d)
     if (d.route === 'service') return toTokenService(at, res, d)
+    if (d.route === 'preflight') return answerPreflight(at, res, d)
     if (req.headers.expect !== undefined) res.writeContinue() // only once the request is allowed
     forward(deps, at, res, d, rt)
   }
@@ -54,6 +56,13 @@ export function createProxyHandlers(deps: ProxyDeps) {
     res.setHeader('x-request-id', at.requestId)
     res.once('close', () => logRequest(deps, at, res.statusCode, 'service', d))
     service.handle(req, res)
+  }
+
+  /** pipeline/cors.ts decided it; the upstream never sees a preflight of an API with a cors policy. */
+  function answerPreflight(at: Started, res: ServerResponse, d: Preflight): void {
+    const a = answer(d.allowed ? 'cors_preflight' : 'cors_preflight_refused', { requestId: at.requestId, headers: d.cors, close: hasBody(at.req) })
+    sendAnswer(res, a)
+    logRequest(deps, at, a.status, 'preflight', d)
   }
 
   return { onRequest, onUpgrade: createUpgradeHandler(deps) }

@@ -11,6 +11,7 @@ import type { Started } from './traffic.js'
 /** `asked`: the refusal answers a decision request (SPEC §10) about that request. */
 export function refuse(deps: AccessLogDeps, at: Started, res: ServerResponse, d: Denied, asked?: Asked): void {
   deps.metrics.authFailure(d.reason)
-  sendAnswer(res, answer(d.reason, { detail: d.detail, requestId: at.requestId, close: hasBody(at.req) }))
+  const headers = d.cors ?? undefined
+  sendAnswer(res, answer(d.reason, { detail: d.detail, requestId: at.requestId, close: hasBody(at.req), ...(headers ? { headers } : {}) }))
   logRequest(deps, at, OUTCOMES[d.reason].status, 'denied', d, null, asked)
 }

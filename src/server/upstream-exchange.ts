@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream'
 import type { Dispatcher } from 'undici'
 import type { Runtime } from '../runtime/compile.js'
 import type { Allowed } from '../pipeline/decision.js'
+import { withCorsHeaders, type CorsHeaders } from '../pipeline/cors.js'
 import { answer } from '../outcome/answer.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
 import type { Outcome } from '../telemetry/metrics.js'
@@ -43,6 +44,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly res: ServerResponse,
     private readonly events: ExchangeEvents,
+    /** apis[].cors headers for this request's answer, or null. */
+    private readonly cors: CorsHeaders | null = null,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -55,7 +58,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return controller.abort(new ClientGoneError('client closed the connection'))
     this.status = statusCode
     this.events.onUpstreamHeaders(performance.now() - this.sent)
-    this.res.writeHead(statusCode, relayedHeaders(headers))
+    const relayed = relayedHeaders(headers)
+    this.res.writeHead(statusCode, this.cors === null ? relayed : withCorsHeaders(relayed, this.cors))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -113,10 +117,10 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
     },
     onEnd(err, status) {
       if (!err) return logRequest(deps, at, status, 'allowed', d, upstreamMs)
-      const [finalStatus, outcome] = endFailed(deps, at, res, err, status)
+      const [finalStatus, outcome] = endFailed(deps, at, res, err, status, d.cors)
       logRequest(deps, at, finalStatus, outcome, d, upstreamMs)
     },
-  })
+  }, d.cors)
   let body: Readable | null = null
   if (hasBody(req)) {
     body = bodyOf(req, d, rt)
@@ -130,13 +134,13 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
 }
 
 /** An exchange that failed: what the client is told, if anything still can be; returns the status and outcome to log. */
-function endFailed(deps: ProxyDeps, at: Started, res: ServerResponse, err: Error, status: number): [number, Outcome] {
+function endFailed(deps: ProxyDeps, at: Started, res: ServerResponse, err: Error, status: number, cors: CorsHeaders | null): [number, Outcome] {
   // The client went away.
   if (res.destroyed && !res.errored) return [status || 499, 'allowed']
   if (isBodyTooLarge(err) && !res.headersSent) {
     deps.metrics.authFailure('body_too_large')
     discardRest(at.req)
-    sendAnswer(res, answer('body_too_large', { requestId: at.requestId }))
+    sendAnswer(res, answer('body_too_large', { requestId: at.requestId, ...(cors ? { headers: cors } : {}) }))
     return [413, 'denied']
   }
   if (res.headersSent) {
@@ -147,7 +151,7 @@ function endFailed(deps: ProxyDeps, at: Started, res: ServerResponse, err: Error
   const f = classifyUpstreamError(err)
   deps.metrics.upstreamError(f.kind)
   deps.logger[OUTCOMES[f.code].logLevel]({ reqId: at.requestId, kind: f.kind, code: (err as { code?: string }).code }, 'upstream failed')
-  sendAnswer(res, answer(f.code, { close: true, requestId: at.requestId }))
+  sendAnswer(res, answer(f.code, { close: true, requestId: at.requestId, ...(cors ? { headers: cors } : {}) }))
   return [f.status, 'upstream_error']
 }
 

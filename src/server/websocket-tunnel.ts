@@ -67,6 +67,11 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
       writeAnswer(socket, answer('upgrade_to_service', { requestId, close: true }))
       return
     }
+    // OPTIONS with Upgrade: a preflight is never a tunnel.
+    if (d.route === 'preflight') {
+      writeAnswer(socket, answer('upgrade_unsupported', { requestId, close: true }))
+      return
+    }
     connectUpstream(deps, at, socket, head, d, rt, tunnels)
   }
 }

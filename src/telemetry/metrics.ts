@@ -5,7 +5,7 @@ import client from 'prom-client'
 import { OUTCOMES, type DenyReason } from '../outcome/catalogue.js'
 import { droppedLogLines } from './logger.js'
 
-export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
+export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service' | 'preflight'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 

@@ -4,8 +4,7 @@
 // the proxy accepts. And the OpenAPI document behind it names the three security
 // schemes and every SPEC §6 endpoint.
 //
-// Chromium: Debian's `chromium` (.ci/run installs it), or GATEHOUSE_CHROMIUM.
-// Missing on a developer machine the browser test skips; with CI=true it fails.
+// Chromium: test/support/chromium.ts.
 import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -16,13 +15,7 @@ import { stringify } from 'yaml'
 import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
-import { findTool } from '../support/tools.js'
-
-const chromiumTool = findTool(
-  'chromium',
-  'GATEHOUSE_CHROMIUM',
-  "install Debian's chromium (`apt-get install chromium`; .ci/run does) or point GATEHOUSE_CHROMIUM at a Chromium binary",
-)
+import { CHROMIUM_ARGS, chromiumTool } from '../support/chromium.js'
 
 const PREFIX = '/_gatehouse'
 const ALICE = { name: 'alice', password: 'alice-docs-password-0123' }
@@ -40,17 +33,6 @@ const SPEC_6_ENDPOINTS = [
   ['get', '/v1/auth/token-info'],
   ['get', '/.well-known/jwks.json'],
 ] as const
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
 
 interface Setup {
   readonly upstream: RecordingUpstream
@@ -129,6 +111,74 @@ test('the OpenAPI document names BasicAuth and ApiKeyAuth, no unused scheme, and
   }
 })
 
+/** The media types an answer of `status` to `method path` may have per the document; [] when the status is not documented. */
+function documented(doc: OpenApi, method: string, p: string, status: number): string[] {
+  const response = doc.paths[PREFIX + p]?.[method]?.responses?.[String(status)]
+  return response ? Object.keys(response.content ?? {}) : []
+}
+
+test('every answer in the OpenAPI document says what it is (no "Default Response"); errors are problem+json or, on /oauth/*, RFC 6749 §5.2 JSON', { timeout: 30_000 }, async () => {
+  let s: Setup | undefined
+  try {
+    s = await start()
+    const doc = (await (await fetch(`${s.th.url}${PREFIX}/openapi.json`)).json()) as OpenApi
+    for (const [p, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops ?? {})) {
+        const statuses = Object.keys(op?.responses ?? {})
+        assert.ok(statuses.includes('500'), `${method} ${p} documents 500`)
+        for (const status of statuses) {
+          const r = op?.responses?.[status]
+          assert.ok(r?.description && r.description !== 'Default Response', `${method} ${p} ${status}: "${r?.description}"`)
+          if (Number(status) < 400) continue
+          const types = Object.keys(r.content ?? {})
+          const expected = p.includes('/oauth/') && ['400', '401', '429'].includes(status) ? 'application/json' : 'application/problem+json'
+          assert.deepEqual(types, [expected], `${method} ${p} ${status}`)
+        }
+      }
+    }
+  } finally {
+    await stop(s)
+  }
+})
+
+test('each error the service really answers is documented for its route with that status and media type', { timeout: 30_000 }, async () => {
+  let s: Setup | undefined
+  try {
+    s = await start()
+    const base = s.th.url
+    const doc = (await (await fetch(`${base}${PREFIX}/openapi.json`)).json()) as OpenApi
+    const basic = `Basic ${Buffer.from(`${ALICE.name}:${ALICE.password}`).toString('base64')}`
+    const json = { authorization: basic, 'content-type': 'application/json' }
+    const client = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}-wrong`).toString('base64')}`
+    const goodClient = `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    // [method, documented path, request path, init, status the SPEC/README gives]
+    const cases: [string, string, string, RequestInit, number][] = [
+      ['post', '/v1/auth/jwt', '/v1/auth/jwt', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"permissions":{"users":"r"}}' }, 401],
+      ['post', '/v1/auth/jwt', '/v1/auth/jwt', { method: 'POST', headers: json, body: '{"permissions":{"users":"rx"}}' }, 400],
+      ['post', '/v1/auth/jwt', '/v1/auth/jwt', { method: 'POST', headers: json, body: '{"permissions":{"sessions":"rw"}}' }, 403],
+      ['post', '/v1/auth/jwt', '/v1/auth/jwt', { method: 'POST', headers: { authorization: basic, 'content-type': 'application/xml' }, body: '<a/>' }, 415],
+      ['post', '/v1/auth/jwt', '/v1/auth/jwt', { method: 'POST', headers: json, body: `{"x":"${'a'.repeat(70 * 1024)}"}` }, 413],
+      ['post', '/v1/auth/apikeys', '/v1/auth/apikeys', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"permissions":{"users":"r"}}' }, 401],
+      ['patch', '/v1/auth/apikeys/{id}', '/v1/auth/apikeys/AAAAAAAAAAAA', { method: 'PATCH', headers: json, body: '{"enabled":false}' }, 404],
+      ['post', '/oauth/token', '/oauth/token', { method: 'POST', headers: { ...form, authorization: client }, body: 'grant_type=client_credentials' }, 401],
+      ['post', '/oauth/token', '/oauth/token', { method: 'POST', headers: { ...form, authorization: goodClient }, body: 'grant_type=password&username=a&password=b' }, 400],
+      ['post', '/oauth/token', '/oauth/token', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<a/>' }, 415],
+      ['get', '/v1/auth/token-info', '/v1/auth/token-info?token=x', {}, 401],
+    ]
+    for (const [method, p, target, init, status] of cases) {
+      const res = await fetch(`${base}${PREFIX}${target}`, init)
+      const body = await res.text()
+      assert.equal(res.status, status, `${method} ${target}: ${body}`)
+      const media = (res.headers.get('content-type') ?? '').split(';')[0]?.trim() ?? ''
+      assert.ok(documented(doc, method, p, status).includes(media), `${method} ${p} answered ${status} ${media}, documented: ${documented(doc, method, p, status).join(', ') || 'nothing'}`)
+      if (media === 'application/problem+json') assert.equal((JSON.parse(body) as { status?: number }).status, status)
+    }
+  } finally {
+    await stop(s)
+  }
+})
+
 test('what "Try it out" sends unedited works: the JSON examples, and the OAuth form with its empty fields', { timeout: 30_000 }, async () => {
   let s: Setup | undefined
   try {
@@ -195,6 +245,10 @@ test(
       // The UI found its spec: the title and the operations are rendered from it.
       await page.locator('.info .title').filter({ hasText: 'Gatehouse token service' }).waitFor()
       await operation(page, 'post', `${PREFIX}/v1/auth/jwt`).waitFor()
+      // The service's own page: its title in the tab, no framework top bar or logo.
+      assert.equal(await page.title(), 'Gatehouse token service')
+      assert.equal(await page.locator('.topbar').count(), 0, 'no Swagger/Fastify top bar')
+      assert.equal(await page.locator('img[src*="logo"], .topbar-wrapper svg').count(), 0, 'no framework logo')
 
       // Authorize: the dialog offers the schemes; fill BasicAuth with alice.
       await page.locator('.auth-wrapper button.authorize').click()
@@ -214,6 +268,12 @@ test(
       // Try it out on POST /v1/auth/jwt with our body, then Execute.
       const op = operation(page, 'post', `${PREFIX}/v1/auth/jwt`)
       await op.locator('.opblock-summary').click()
+      // The documented answers, errors included, each with what it means.
+      const documentedRows = op.locator('.responses-wrapper .responses-table').first().locator('tr.response')
+      await documentedRows.first().waitFor()
+      const codes = (await documentedRows.locator('.response-col_status').allInnerTexts()).map((c) => c.trim())
+      for (const code of ['200', '400', '401', '403', '429']) assert.ok(codes.includes(code), `documented: ${codes.join(' ')}`)
+      assert.ok(!(await op.innerText()).includes('Default Response'), 'no "Default Response"')
       await op.getByRole('button', { name: 'Try it out' }).click()
       await op.locator('textarea.body-param__text').fill('{"permissions":{"users":"r"}}')
       const sent = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`${PREFIX}/v1/auth/jwt`))
@@ -302,5 +362,6 @@ interface OpenApi {
 
 interface Operation {
   security?: Record<string, string[]>[]
+  responses?: Record<string, { description?: string; content?: Record<string, unknown> } | undefined>
   requestBody?: { content?: Record<string, { example?: unknown } | undefined> }
 }

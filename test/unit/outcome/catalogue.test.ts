@@ -65,6 +65,8 @@ const REACHED: Record<OutcomeCode, Reach> = {
   upgrade_unsupported: at('security/catalogue-headers.test.ts', '#59 h2c upgrades are 400'),
   upgrade_decision: at('e2e/decision.test.ts', 'a websocket upgrade of the decision path is 400: a decision is one request, one answer'),
   upgrade_to_service: { defensive: 'a websocket upgrade under issuer.prefix: the token service has no websocket endpoint' },
+  cors_preflight: at('e2e/cors.test.ts', 'an allowed preflight is 204 with the Access-Control-Allow-* headers, without a credential, and never forwarded'),
+  cors_preflight_refused: at('e2e/cors.test.ts', 'a preflight the policy does not allow is answered 200 without Access-Control-Allow-* (Envoy, Kong) and never forwarded'),
   unauthenticated: at('e2e/issuer-jwt.test.ts', 'Basic authentication'),
   jwt_not_accepted: at('e2e/issuer-jwt.test.ts', 'a JWT never mints a JWT (403'),
   forbidden: at('e2e/issuer-api-keys.test.ts', "'forbidden'"),
