@@ -3,6 +3,7 @@
 // a security feature off. Ajv validates it once at (re)load; the result is frozen.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { SPOOFABLE_HEADERS } from './spoofable-headers.js'
+import { CIDR_PATTERN, DURATION_PATTERN, HOST_PORT_PATTERN, ZERO_DURATION_PATTERN } from './text-forms.js'
 
 const Strict = { additionalProperties: false } as const
 
@@ -10,12 +11,20 @@ const LevelSchema = Type.Union([Type.Literal('none'), Type.Literal('r'), Type.Li
 const PermissionsSchema = Type.Record(Type.String({ minLength: 1 }), LevelSchema, {
   description: 'API name -> none | r | rw',
 })
-const Cidr = Type.String({ minLength: 1, description: 'an IPv4 or IPv6 address or CIDR range' })
+// The patterns are for schema readers without the parsers (the Helm chart); load.ts
+// checks these values with the parsers, whose messages say what is wrong.
+const Cidr = Type.String({ minLength: 1, pattern: CIDR_PATTERN, description: 'an IPv4 or IPv6 address or CIDR range' })
 const HostPort = Type.String({
   minLength: 1,
+  pattern: HOST_PORT_PATTERN,
   description: 'host:port (IPv6 hosts in brackets: [::1]:8080)',
 })
-const Duration = Type.String({ minLength: 1, description: 'ISO 8601 duration PnDTnHnMnS' })
+const Duration = Type.String({
+  minLength: 1,
+  pattern: DURATION_PATTERN,
+  not: { type: 'string', pattern: ZERO_DURATION_PATTERN },
+  description: 'ISO 8601 duration PnDTnHnMnS',
+})
 const FilePath = Type.String({ minLength: 1, description: 'a file path, relative to the config file' })
 
 export const JWT_ALGORITHMS = [
