@@ -16,6 +16,7 @@ const USAGE = `usage:
   gatehouse keys list --config FILE [--json]
   gatehouse keys revoke --config FILE ID…
   gatehouse keys migrate --config FILE --from file --to redis [--json]
+  gatehouse inject --config-map NAME --image IMAGE --app-port PORT [--port NAME|PORT] … < manifests.yaml
 `
 
 async function main(argv: string[]): Promise<number> {
@@ -41,6 +42,10 @@ async function main(argv: string[]): Promise<number> {
         loadStore: (file) => openConfiguredStore(file),
         openStore: (file, type) => openConfiguredStore(file, type),
       })
+    }
+    case 'inject': {
+      const { injectCommand } = await import('./cli/inject.js')
+      return injectCommand(rest, process.stdin, process.stdout, process.stderr)
     }
     case '-h':
     case '--help':
