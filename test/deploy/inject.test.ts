@@ -5,14 +5,15 @@
 // support/manifests.ts; the example config accepts the sidecar's environment;
 // injecting twice changes nothing; and wrong input is refused with a reason.
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, test } from 'node:test'
 import { parse, stringify } from 'yaml'
-import { runCli } from '../support/gatehouse-process.js'
-import { find, KUSTOMIZE_DIR, kubectl, kustomize } from './support/helm.js'
+import { childEnv, runCli } from '../support/gatehouse-process.js'
+import { find, KUSTOMIZE_DIR, kubectl, kustomize, ROOT } from './support/helm.js'
 import { parseManifests, podSpecOf, validateManifests, type K8sObject } from './support/manifests.js'
+import { run } from './support/run.js'
 
 const EXAMPLE_DIR = path.join(KUSTOMIZE_DIR, 'inject')
 const EXAMPLE = readFileSync(path.join(EXAMPLE_DIR, 'legacy-api.yaml'), 'utf8')
@@ -99,6 +100,25 @@ describe('gatehouse inject on the example app', () => {
     assert.equal(r.code, 0)
     assert.match(r.stdout, /usage: gatehouse inject --config-map NAME --image IMAGE --app-port PORT/)
   })
+})
+
+describe('the inject commands of the READMEs work as written', () => {
+  for (const readme of ['README.md', path.join('deploy', 'kubernetes', 'README.md')]) {
+    test(readme, () => {
+      const text = readFileSync(path.join(ROOT, readme), 'utf8')
+      const m = /^node dist\/main\.js inject (?:.*\\\n)*.*$/m.exec(text)
+      assert.ok(m, `${readme} shows a gatehouse inject command`)
+      // Run from a folder that sees the repository's dist/ and deploy/, so injected.yaml lands there.
+      const dir = mkdtempSync(path.join(tmp, 'readme-'))
+      for (const d of ['dist', 'deploy']) symlinkSync(path.join(ROOT, d), path.join(dir, d))
+      const env = { ...childEnv(), PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}` }
+      const r = run('bash', ['-euc', m[0]], { cwd: dir, env })
+      assert.equal(r.code, 0, r.stderr)
+      const objects = parseManifests(readFileSync(path.join(dir, 'injected.yaml'), 'utf8'))
+      const pod = podSpecOf(find(objects, 'Deployment'))
+      assert.equal(pod?.initContainers?.find((c) => c.name === 'gatehouse')?.restartPolicy, 'Always')
+    })
+  }
 })
 
 describe('gatehouse inject on the shipped sidecar layout', { skip: kubectl.skip }, () => {
