@@ -17,6 +17,7 @@ const USAGE = `usage:
   gatehouse keys revoke --config FILE ID…
   gatehouse keys migrate --config FILE --from file --to redis [--json]
   gatehouse mint-jwt --key PRIVATE_KEY_FILE --iss ISSUER --sub USER [--aud AUDIENCE]… [--permissions api:rw,…] [--scope "a b"] [--ttl PT5M]
+  gatehouse inject --config-map NAME --image IMAGE --app-port PORT [--port NAME|PORT] … < manifests.yaml
 `
 
 async function main(argv: string[]): Promise<number> {
@@ -46,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
     case 'mint-jwt': {
       const { mintJwtCommand } = await import('./cli/mint-jwt.js')
       return mintJwtCommand(rest, { stdout: process.stdout, stderr: process.stderr })
+    }
+    case 'inject': {
+      const { injectCommand } = await import('./cli/inject.js')
+      return injectCommand(rest, process.stdin, process.stdout, process.stderr)
     }
     case '-h':
     case '--help':

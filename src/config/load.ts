@@ -13,6 +13,7 @@ import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from './redis-config.js'
 import { checkCors } from './cors-config.js'
+import { PARSER_CHECKED_PATTERNS } from './text-forms.js'
 
 // Generated from schema.ts (npm run generate:validators): no schema compiler at start-up.
 const validate = generatedValidate as unknown as ValidateFunction<Config>
@@ -59,15 +60,14 @@ export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEn
   const problems: Problem[] = []
   const expanded = expandEnv(raw, '', env, problems)
   if (problems.length > 0) return { ok: false, problems }
-  const valid = validate(expanded)
-  if (!valid) problems.push(...(validate.errors ?? []).filter(meaningful).map(ajvProblem))
+  if (!validate(expanded)) problems.push(...(validate.errors ?? []).filter(meaningful).map(ajvProblem))
   // The field checks run even when the schema failed elsewhere, so one run of
   // check-config lists every problem; they only look at values of the right type.
   const config = expanded as Config
   const dir = path.dirname(abs)
   resolvePaths(config, dir)
   checkFields(config, problems)
-  if (!valid || problems.length > 0) return { ok: false, problems }
+  if (problems.length > 0) return { ok: false, problems }
   return { ok: true, value: { file: abs, dir, config: deepFreeze(config) } }
 }
 
@@ -193,7 +193,11 @@ function checkCidrs(list: unknown, at: string, problems: Problem[]): void {
 }
 
 // Ajv reports the failing branch of every union member; the `anyOf` summary says enough.
+// A CIDR, host:port or duration the parsers check (checkFields, compile) is reported by
+// them, more precisely than its pattern can; the schema's only `not` is the zero duration.
 function meaningful(e: ErrorObject, _i: number, all: ErrorObject[]): boolean {
+  if (e.keyword === 'not') return false
+  if (e.keyword === 'pattern' && PARSER_CHECKED_PATTERNS.has(String((e.params as { pattern: string }).pattern))) return false
   if (e.schemaPath.includes('/anyOf/')) {
     return !all.some((o) => o.keyword === 'anyOf' && e.instancePath.startsWith(o.instancePath) && o !== e)
   }

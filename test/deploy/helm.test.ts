@@ -11,11 +11,13 @@ import { after, describe, test } from 'node:test'
 import { Ajv } from 'ajv'
 import { isMap, isScalar, parse, parseDocument, stringify, type YAMLMap } from 'yaml'
 import { ConfigSchema } from '../../src/config/schema.js'
+import { CIDR_PATTERN } from '../../src/config/text-forms.js'
 import { MAIN } from '../support/gatehouse-process.js'
 import { CHART, ciValuesFiles, find, helm, helmTemplate, KUSTOMIZE_DIR, ROOT, runHelm } from './support/helm.js'
 import { podSpecOf, validateManifests, type K8sObject } from './support/manifests.js'
 import { run } from './support/run.js'
-import { configValuesSchema, readValuesSchema } from './support/values-schema.js'
+import { configValuesSchema, derivedValuesSchema, readValuesSchema } from './support/values-schema.js'
+import { PASSTHROUGH, readmeTable, valueRows, valuesTable } from './support/values-table.js'
 
 const SCENARIOS = ciValuesFiles()
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-helm-test-'))
@@ -27,9 +29,6 @@ function valuesFile(name: string, values: Record<string, unknown>): string {
   return file
 }
 
-// Values whose content is a Kubernetes object or Gatehouse's own config: their
-// comment explains the whole object.
-const PASSTHROUGH = new Set(['resources', 'securityContext', 'podSecurityContext', 'config', 'labels', 'annotations'])
 
 /** Keys with no comment of their own; a block without one passes when each of its keys has one. */
 function uncommentedValues(map: YAMLMap, at: string): string[] {
@@ -171,6 +170,17 @@ describe('helm template renders valid objects for every scenario', { skip: helm.
     assert.match(notes, /keys create --user alice/)
     assert.match(notes, /PrometheusRule demo-gatehouse/)
   })
+
+  test('NOTES.txt warns that keys on the default emptyDir go with the Pod, and not when they are kept', () => {
+    const notes = (values: readonly string[]) => {
+      const r = runHelm(['install', 'demo', CHART, '--dry-run=client', '--namespace', 'shop', ...values.flatMap((v) => ['--set', v])])
+      assert.equal(r.code, 0, r.stderr)
+      return r.stdout.slice(r.stdout.indexOf('NOTES:'))
+    }
+    assert.match(notes([]), /WARNING: API keys are kept on an emptyDir volume and are lost when the Pod goes/)
+    assert.doesNotMatch(notes(['store.file.existingClaim=gatehouse-keys']), /emptyDir/)
+    assert.doesNotMatch(notes(['store.type=redis', 'store.redis.url=redis://redis:6379/0']), /emptyDir/)
+  })
 })
 
 describe('values.schema.json rejects unknown and mistyped values (helm lint --strict fails)', { skip: helm.skip }, () => {
@@ -202,6 +212,12 @@ describe('the chart stays in step with its sources', () => {
     )
   })
 
+  test('decision.trustedCallers takes the config schema\'s CIDR pattern', () => {
+    assert.deepEqual(readValuesSchema(), derivedValuesSchema(), 'run `npx tsx test/deploy/support/values-schema.ts`')
+    const decision = (readValuesSchema().properties as Record<string, { properties: { trustedCallers: { items: { pattern?: string } } } }>).decision
+    assert.equal(decision?.properties.trustedCallers.items.pattern, CIDR_PATTERN)
+  })
+
   test('the chart ships the same alerts as deploy/kubernetes', () => {
     const kustomizeRule = parse(readFileSync(path.join(KUSTOMIZE_DIR, 'common', 'prometheusrule.yaml'), 'utf8')) as { spec: unknown }
     const chartAlerts = parse(readFileSync(path.join(CHART, 'files', 'alerts.yaml'), 'utf8')) as unknown
@@ -213,6 +229,32 @@ describe('the chart stays in step with its sources', () => {
       readFileSync(path.join(CHART, 'files', 'grafana-dashboard.json'), 'utf8'),
       readFileSync(path.join(KUSTOMIZE_DIR, 'common', 'grafana-dashboard.json'), 'utf8'),
     )
+  })
+
+  test('helm/gatehouse/README.md has the values table generated from values.yaml and values.schema.json', () => {
+    assert.equal(readmeTable(), valuesTable(), 'run `npx tsx test/deploy/support/values-table.ts` to update helm/gatehouse/README.md')
+    const rows = valueRows()
+    // Independent of the generator: every top-level key of values.yaml has a row (or rows under it).
+    const top = Object.keys(parse(readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>)
+    for (const key of top) assert.ok(rows.some((r) => r.key === key || r.key.startsWith(`${key}.`)), `a row for ${key}`)
+    for (const r of rows) {
+      assert.notEqual(r.type, '?', `${r.key}: values.schema.json knows it`)
+      assert.notEqual(r.description, '', `${r.key}: described`)
+    }
+    assert.deepEqual(rows.find((r) => r.key === 'image.repository'), {
+      key: 'image.repository',
+      type: 'string',
+      default: '`"ghcr.io/gatehouse/gatehouse"`',
+      description: 'Registry and name.',
+    })
+  })
+
+  test('the chart README says to set the image repository and warns that emptyDir keys go with the Pod', () => {
+    const readme = readFileSync(path.join(CHART, 'README.md'), 'utf8')
+    assert.match(readme, /--set image\.repository=/)
+    assert.match(readme, /emptyDir/)
+    assert.match(readme, /--set store\.file\.existingClaim=/)
+    assert.match(readme, /--set store\.type=redis/)
   })
 
   test('every value in values.yaml has a comment', () => {

@@ -2,6 +2,7 @@
 // object passes the schema, unknown-field and pod checks of support/manifests.ts.
 // The checks themselves are shown to fail on broken manifests.
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
 import { find, KUSTOMIZE_DIR, kubectl, kustomize } from './support/helm.js'
@@ -36,6 +37,24 @@ describe('deploy/kubernetes renders with kubectl kustomize and validates', { ski
       assert.equal(formatProblems(problems), '')
     })
   }
+
+  test('without-prometheus-operator: the default layout without a monitoring.coreos.com object (for clusters without those CRDs)', async () => {
+    const objects = render('without-prometheus-operator')
+    assert.deepEqual(objects.filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/')).map((o) => o.kind), [])
+    const withOperator = render('.')
+    assert.deepEqual(objects, withOperator.filter((o) => !o.apiVersion.startsWith('monitoring.coreos.com/')), 'everything else as in the default layout')
+    assert.equal(formatProblems(await validateManifests(objects)), '')
+  })
+
+  test('deploy/kubernetes/README.md names every Prometheus Operator object the layouts render as needing its CRDs', () => {
+    const readme = readFileSync(path.join(KUSTOMIZE_DIR, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## The Prometheus Operator CRDs'), readme.indexOf('\n## ', readme.indexOf('## The Prometheus Operator CRDs') + 1))
+    assert.match(section, /CustomResourceDefinitions/)
+    assert.match(section, /kubectl apply -k deploy\/kubernetes\/without-prometheus-operator/)
+    const kinds = new Set(LAYOUTS.flatMap((l) => render(l.dir)).filter((o) => o.apiVersion.startsWith('monitoring.coreos.com/')).map((o) => o.kind))
+    assert.ok(kinds.size >= 3, [...kinds].join(', '))
+    for (const kind of kinds) assert.match(section, new RegExp(`\`${kind}\``), `the CRD section names ${kind}`)
+  })
 
   test('the native sidecar is an init container with restartPolicy Always, before a legacy API on 127.0.0.1', () => {
     const pod = podSpecOf(find(render('.'), 'Deployment', 'legacy-api'))

@@ -256,7 +256,8 @@ function gatehouseContainerRules(c: Container, pod: PodSpec): string[] {
   const out: string[] = []
   const admin = c.ports?.find((p) => p.name === 'gatehouse-admin')
   if (!admin) out.push('gatehouse: no port named gatehouse-admin')
-  if (!c.ports?.some((p) => p.name === 'gatehouse-http')) out.push('gatehouse: no port named gatehouse-http')
+  // The traffic port is gatehouse-http in the shipped layouts; `gatehouse inject` keeps the app port's own name.
+  if (!c.ports?.some((p) => p.name && p.name !== 'gatehouse-admin')) out.push('gatehouse: no named traffic port besides gatehouse-admin')
   const probe = (p: Probe | undefined, want: string, what: string) => {
     if (p?.httpGet?.path !== want || (p.httpGet.port !== 'gatehouse-admin' && p.httpGet.port !== admin?.containerPort)) {
       out.push(`gatehouse: ${what} must be an HTTP GET of ${want} on the admin port`)

@@ -3,7 +3,8 @@
 // a mistyped config key the way `gatehouse check-config` does. Keys the chart
 // sets itself (listen, admin, store, upstream.url) are left out, and a key with
 // a default is not required (the loader fills defaults before validating).
-//   npx tsx test/deploy/support/values-schema.ts   rewrites the file's config part
+// decision.trustedCallers takes the same CIDR pattern.
+//   npx tsx test/deploy/support/values-schema.ts   rewrites those parts of the file
 import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -62,9 +63,24 @@ export function readValuesSchema(): Record<string, Json> {
   return JSON.parse(readFileSync(VALUES_SCHEMA_FILE, 'utf8')) as Record<string, Json>
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+/** The chart's own values that hold a config text form: decision.trustedCallers is forwardAuth.trustedCallers. */
+export function chartCidrItems(): Json {
+  const forwardAuth = (ConfigSchema.properties.forwardAuth as unknown as { properties: { trustedCallers: { items: Json } } }).properties
+  const { description: _, ...items } = JSON.parse(JSON.stringify(forwardAuth.trustedCallers.items)) as Record<string, Json>
+  return { ...items, description: 'a CIDR range (or one address) of an ingress controller Pod' }
+}
+
+/** The whole values schema with its derived parts (config, decision.trustedCallers.items) recomputed. */
+export function derivedValuesSchema(): Record<string, Json> {
   const schema = readValuesSchema()
-  ;(schema.properties as Record<string, Json>).config = configValuesSchema()
-  writeFileSync(VALUES_SCHEMA_FILE, `${JSON.stringify(schema, null, 2)}\n`)
-  process.stdout.write(`updated the config part of ${VALUES_SCHEMA_FILE}\n`)
+  const props = schema.properties as Record<string, Json>
+  props.config = configValuesSchema()
+  const decision = props.decision as { properties: { trustedCallers: Record<string, Json> } }
+  decision.properties.trustedCallers.items = chartCidrItems()
+  return schema
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  writeFileSync(VALUES_SCHEMA_FILE, `${JSON.stringify(derivedValuesSchema(), null, 2)}\n`)
+  process.stdout.write(`updated the config part and decision.trustedCallers of ${VALUES_SCHEMA_FILE}\n`)
 }
