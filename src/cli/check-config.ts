@@ -1,6 +1,8 @@
 // `gatehouse check-config`: every problem as `file: path: message`, exit 0 or 1.
 // A key store that cannot be opened is one problem among the others: the rest of
 // the config is still compiled (against a store that answers nothing) and reported.
+import { readFile } from 'node:fs/promises'
+import { createSecureContext } from 'node:tls'
 import { compileRuntime } from '../runtime/compile.js'
 import { loadConfigFile } from '../config/load.js'
 import { formatProblems, type Problem } from '../config/problem.js'
@@ -14,7 +16,7 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
     err.write(formatProblems(file, loaded.problems) + '\n')
     return 1
   }
-  const problems: Problem[] = []
+  const problems: Problem[] = await tlsProblems(loaded.value.config.tls)
   let store: KeyStore
   try {
     // connect: false — a config is checked without reaching Redis (like fetchKeys: false for JWKS).
@@ -36,6 +38,18 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
   }
   out.write(`${file}: ok\n`)
   return 0
+}
+
+/** The certificate and key load together as serve loads them (serve exits 2 when they do not). */
+async function tlsProblems(tls: { certFile: string; keyFile: string } | undefined): Promise<Problem[]> {
+  if (!tls) return []
+  try {
+    createSecureContext({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) })
+    return []
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message
+    return [{ path: 'tls', message: `cannot load the certificate and key (${code}): certFile must hold a PEM certificate (BEGIN CERTIFICATE) and keyFile its PEM private key` }]
+  }
 }
 
 /** Stands in for a store that could not be opened: compiling reads no key, and nothing else runs. */

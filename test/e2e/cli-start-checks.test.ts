@@ -77,6 +77,15 @@ describe('check-config lists every problem', { concurrency: 2 }, () => {
     assert.equal(serve.code, 2, 'README: a key store that cannot be opened is 2')
     assert.match(serve.stderr, /cannot open the key store/)
   })
+  test('TLS files that do not load are a check-config problem; serve refuses them with exit 2', { timeout: 30_000 }, async () => {
+    const notPem = path.join(dir, 'not-a-cert.pem')
+    await writeFile(notPem, 'this is no PEM\n', { mode: 0o600 })
+    const file = await writeConfig('tls.yaml', { tls: { certFile: notPem, keyFile: notPem } })
+    const [check, serve] = await Promise.all([runCli(['check-config', '--config', file]), runCli(['serve', '--config', file])])
+    assert.equal(check.code, 1)
+    assert.match(check.stderr, /tls\.yaml: tls: cannot load the certificate and key \(.+\): certFile must hold a PEM certificate \(BEGIN CERTIFICATE\)/)
+    assert.equal(serve.code, 2, 'README: TLS files that cannot be loaded are 2')
+  })
 })
 
 describe('exit codes (README "The command")', { concurrency: 2 }, () => {
