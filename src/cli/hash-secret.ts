@@ -88,6 +88,7 @@ async function askTwice(tty: TerminalInput, err: NodeJS.WritableStream): Promise
  */
 function hiddenLines(tty: TerminalInput): { next(): Promise<Read>; close(): void } {
   tty.setRawMode?.(true)
+  tty.setEncoding('utf8') // a character split across two reads stays one character
   let typed = ''
   let pending: ((r: Read) => void) | null = null
   const ready: Read[] = []

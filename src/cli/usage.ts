@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs'
 export const EXIT_CODES = `exit codes:
   0  ok
   1  usage error, or an invalid config (every problem check-config reports, files it names included)
-  2  a valid config that cannot run: the port cannot be bound, the key store cannot be opened or written
+  2  a valid config that cannot run: an address cannot be bound, the key store cannot be opened
+     or written, the TLS certificate and key do not load
 `
 
 export const USAGE = `usage:
