@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `gatehouse` command (SPEC §1). Exit codes: 0 ok, 1 invalid config or usage,
+// The `gatehouse` command (SPEC §1). Exit codes (README "The command", cli/usage.ts): 0 ok, 1 invalid config or usage,
 // 2 runtime failure at start; each failure with a one-line reason on stderr.
 // Each command imports what it needs when it runs: `--help` loads nothing, and
 // `check-config` or `keys` never load the proxy, the token service or pino
