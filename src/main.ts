@@ -1,24 +1,13 @@
 #!/usr/bin/env node
-// The `gatehouse` command (SPEC §1). Exit codes: 0 ok, 1 invalid config or usage,
+// The `gatehouse` command (SPEC §1). Exit codes (README "The command", cli/usage.ts): 0 ok, 1 invalid config or usage,
 // 2 runtime failure at start; each failure with a one-line reason on stderr.
 // Each command imports what it needs when it runs: `--help` loads nothing, and
 // `check-config` or `keys` never load the proxy, the token service or pino
 // (start-up CPU, issue 17).
-import { parseArgs } from 'node:util'
+import { CONFIG_OPTIONS, parseCommandArgs } from './cli/args.js'
 import { StartError } from './cli/start-error.js'
+import { CHECK_CONFIG_USAGE, SERVE_USAGE, USAGE, version } from './cli/usage.js'
 import type { KeyStore } from './keystore/key-store.js'
-
-const USAGE = `usage:
-  gatehouse serve --config FILE            (or GATEHOUSE_CONFIG=FILE)
-  gatehouse check-config --config FILE
-  gatehouse hash-secret < secret
-  gatehouse keys create --config FILE --user NAME --permissions api:rw,api2:r [--expires PT1H] [--ip-filter CIDR,…] [--description TEXT] [--disabled] [--json]
-  gatehouse keys list --config FILE [--json]
-  gatehouse keys revoke --config FILE ID…
-  gatehouse keys migrate --config FILE --from file --to redis [--json]
-  gatehouse mint-jwt --key PRIVATE_KEY_FILE --iss ISSUER --sub USER [--aud AUDIENCE]… [--permissions api:rw,…] [--scope "a b"] [--ttl PT5M]
-  gatehouse inject --config-map NAME --image IMAGE --app-port PORT [--port NAME|PORT] … < manifests.yaml
-`
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv
@@ -26,14 +15,14 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
       return serve(rest)
     case 'check-config': {
-      const file = configArg(rest)
-      if (!file) return usage('check-config needs --config FILE')
+      const file = configArg('check-config', rest, CHECK_CONFIG_USAGE)
+      if (typeof file === 'number') return file
       const { checkConfig } = await import('./cli/check-config.js')
       return checkConfig(file, process.stdout, process.stderr)
     }
     case 'hash-secret': {
       const { hashSecretCommand } = await import('./cli/hash-secret.js')
-      return hashSecretCommand(process.stdin, process.stdout, process.stderr)
+      return hashSecretCommand(rest, process.stdin, process.stdout, process.stderr)
     }
     case 'keys': {
       const { keysCommand } = await import('./cli/keys.js')
@@ -42,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
         stderr: process.stderr,
         loadStore: (file) => openConfiguredStore(file),
         openStore: (file, type) => openConfiguredStore(file, type),
+        loadHolders: async (file) => (await import('./cli/key-holders.js')).loadKeyHolders(file),
       })
     }
     case 'mint-jwt': {
@@ -57,8 +47,13 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
       process.stdout.write(USAGE)
       return 0
+    case '-V':
+    case '--version':
+    case 'version':
+      process.stdout.write(`gatehouse ${version()}\n`)
+      return 0
     default:
-      return usage(command ? `unknown command "${command}"` : 'a command is needed')
+      return usage(command ? `unknown command "${command}"; the commands are serve, check-config, hash-secret and keys` : 'a command is needed', USAGE)
   }
 }
 
@@ -78,19 +73,21 @@ async function openConfiguredStore(file: string, type?: 'file' | 'redis'): Promi
   return openKeyStore(store, { watch: false })
 }
 
-function configArg(args: string[]): string | undefined {
-  try {
-    const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, strict: true })
-    return values.config ?? process.env.GATEHOUSE_CONFIG
-  } catch (err) {
-    process.stderr.write(`gatehouse: ${(err as Error).message}\n`)
-    return undefined
+/** The config file of serve or check-config, or the exit code when the arguments are wrong or ask for help. */
+function configArg(command: string, args: string[], help: string): string | number {
+  const parsed = parseCommandArgs(args, CONFIG_OPTIONS)
+  if (!parsed.ok) return usage(`${command}: ${parsed.message}`, help)
+  if (parsed.value.values.help) {
+    process.stdout.write(help)
+    return 0
   }
+  const file = (parsed.value.values.config as string | undefined) ?? process.env.GATEHOUSE_CONFIG
+  return file ?? usage(`${command} needs --config FILE or GATEHOUSE_CONFIG`, help)
 }
 
 async function serve(args: string[]): Promise<number> {
-  const file = configArg(args)
-  if (!file) return usage('serve needs --config FILE or GATEHOUSE_CONFIG')
+  const file = configArg('serve', args, SERVE_USAGE)
+  if (typeof file === 'number') return file
   const { startGatehouse } = await import('./cli/serve.js')
   const gh = await startGatehouse({ configFile: file })
   let stopping = false
@@ -109,8 +106,9 @@ async function serve(args: string[]): Promise<number> {
   return new Promise<number>(() => {}) // runs until a signal ends it
 }
 
-function usage(message: string): number {
-  process.stderr.write(`gatehouse: ${message}\n${USAGE}`)
+/** A usage error: what was wrong, then what the command takes; exit 1 (SPEC §1). */
+function usage(message: string, help: string): number {
+  process.stderr.write(`gatehouse: ${message}\n${help}`)
   return 1
 }
 

@@ -1,8 +1,13 @@
 // `gatehouse check-config`: every problem as `file: path: message`, exit 0 or 1.
+// A key store that cannot be opened is one problem among the others: the rest of
+// the config is still compiled (against a store that answers nothing) and reported.
+import { readFile } from 'node:fs/promises'
+import { createSecureContext } from 'node:tls'
 import { compileRuntime } from '../runtime/compile.js'
 import { loadConfigFile } from '../config/load.js'
-import { formatProblems } from '../config/problem.js'
+import { formatProblems, type Problem } from '../config/problem.js'
 import { createVerifiedCache } from '../credentials/verified-cache.js'
+import { StoreUnavailableError, type KeyStore } from '../keystore/key-store.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 
 export async function checkConfig(file: string, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -11,24 +16,57 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
     err.write(formatProblems(file, loaded.problems) + '\n')
     return 1
   }
-  let store
+  const problems: Problem[] = await tlsProblems(loaded.value.config.tls)
+  let store: KeyStore
   try {
     // connect: false — a config is checked without reaching Redis (like fetchKeys: false for JWKS).
     store = await openKeyStore(loaded.value.config.store, { watch: false, connect: false })
   } catch (e) {
-    err.write(`${file}: store: cannot open the key store: ${(e as Error).message}\n`)
-    return 1
+    problems.push({ path: 'store', message: `cannot open the key store: ${(e as Error).message}` })
+    store = unopenedStore()
   }
   try {
     const compiled = await compileRuntime(loaded.value, { store, cache: createVerifiedCache(0, 1), onCache: () => {}, fetchKeys: false })
-    if (!compiled.ok) {
-      err.write(formatProblems(file, compiled.problems) + '\n')
-      return 1
-    }
-    compiled.value.close()
+    if (compiled.ok) compiled.value.close()
+    else problems.push(...compiled.problems)
   } finally {
     await store.close()
   }
+  if (problems.length > 0) {
+    err.write(formatProblems(file, problems) + '\n')
+    return 1
+  }
   out.write(`${file}: ok\n`)
   return 0
+}
+
+/** The certificate and key load together as serve loads them (serve exits 2 when they do not). */
+async function tlsProblems(tls: { certFile: string; keyFile: string } | undefined): Promise<Problem[]> {
+  if (!tls) return []
+  try {
+    createSecureContext({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) })
+    return []
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message
+    return [{ path: 'tls', message: `cannot load the certificate and key (${code}): certFile must hold a PEM certificate (BEGIN CERTIFICATE) and keyFile its PEM private key` }]
+  }
+}
+
+/** Stands in for a store that could not be opened: compiling reads no key, and nothing else runs. */
+function unopenedStore(): KeyStore {
+  const unavailable = () => Promise.reject(new StoreUnavailableError('the key store could not be opened'))
+  return {
+    get: unavailable,
+    list: unavailable,
+    create: unavailable,
+    update: unavailable,
+    revoke: unavailable,
+    touch: () => {},
+    revokeJwt: unavailable,
+    isJwtRevoked: () => false,
+    listRevokedJwts: unavailable,
+    onChange: () => () => {},
+    isReady: async () => false,
+    close: async () => {},
+  }
 }

@@ -1,12 +1,13 @@
 // `gatehouse keys create|list|revoke` (SPEC §1) against the configured KeyStore.
 // The key is printed once, by create; list never prints secrets or hashes.
-import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { generateApiKey, isKeyId, parseApiKey } from '../credentials/api-key.js'
 import { formatPermissions, parsePermissionList } from '../credentials/permissions.js'
 import { isDescription, isUserName, MAX_KEY_TTL_SECONDS, unreadableField, validateRecord } from '../keystore/key-record.js'
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
+import { CONFIG_OPTIONS, parseCommandArgs, type ArgValues, type OptionSpec } from './args.js'
+import { keyBeyondHolders } from './key-holders.js'
 import type { KeysIo } from './keys-io.js'
 import { runMigrate } from './keys-migrate.js'
 
@@ -17,7 +18,7 @@ const USAGE = `usage:
   gatehouse keys migrate --config FILE --from file --to redis [--json]   (or --from redis --to file)
 `
 
-const COMMON = { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } } as const
+const COMMON = CONFIG_OPTIONS
 const OPTIONS = {
   create: {
     ...COMMON,
@@ -32,7 +33,7 @@ const OPTIONS = {
   list: { ...COMMON, user: { type: 'string' }, json: { type: 'boolean' } },
   revoke: { ...COMMON },
   migrate: { ...COMMON, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } },
-} as const satisfies Record<string, ParseArgsConfig['options']>
+} as const satisfies Record<string, OptionSpec>
 
 class UsageError extends Error {}
 
@@ -43,13 +44,9 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
   if (sub !== 'create' && sub !== 'list' && sub !== 'revoke' && sub !== 'migrate') {
     return usage(io, sub ? `unknown keys command "${sub}"` : 'keys needs a command: create, list, revoke or migrate')
   }
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] }
-  try {
-    const options: ParseArgsConfig['options'] = OPTIONS[sub]
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: sub === 'revoke' }) as typeof parsed
-  } catch (err) {
-    return usage(io, (err as Error).message)
-  }
+  const read = parseCommandArgs(args, OPTIONS[sub], sub === 'revoke')
+  if (!read.ok) return usage(io, `keys ${sub}: ${read.message}`)
+  const parsed = read.value
   if (parsed.values.help) return help(io)
   const configPath = (parsed.values.config as string | undefined) ?? (io.env ?? process.env).GATEHOUSE_CONFIG
   if (!configPath) return usage(io, `keys ${sub} needs --config FILE`)
@@ -65,6 +62,15 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
     if (err instanceof UsageError) return usage(io, err.message)
     throw err
   }
+  if (sub === 'create' && io.loadHolders) {
+    const user = parsed.values.user as string
+    const permissions = parsePermissionList(parsed.values.permissions as string)
+    const refused = permissions.ok ? keyBeyondHolders(user, permissions.value, await io.loadHolders(configPath)) : null
+    if (refused) {
+      io.stderr.write(`gatehouse keys create: ${refused}; nothing created\n`)
+      return 1
+    }
+  }
   const store = await io.loadStore(configPath)
   try {
     return await run(store)
@@ -77,7 +83,7 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
 }
 
 /** Checks every argument before the store is opened: a usage error touches nothing. */
-function planCreate(v: Record<string, string | boolean | undefined>, io: KeysIo): (store: KeyStore) => Promise<number> {
+function planCreate(v: ArgValues, io: KeysIo): (store: KeyStore) => Promise<number> {
   const user = v.user as string | undefined
   if (user === undefined) throw new UsageError('keys create needs --user NAME')
   if (!isUserName(user)) throw new UsageError('--user must be 1-256 printable ASCII characters, no surrounding spaces')
@@ -131,7 +137,7 @@ function reportCreated(io: KeysIo, record: ApiKeyRecord, key: string, ttl: numbe
   )
 }
 
-function planList(v: Record<string, string | boolean | undefined>, io: KeysIo): (store: KeyStore) => Promise<number> {
+function planList(v: ArgValues, io: KeysIo): (store: KeyStore) => Promise<number> {
   const user = v.user as string | undefined
   return async (store) => {
     const all = await store.list(user === undefined ? {} : { user })

@@ -93,6 +93,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
     },
   })
   live = running
+  await warnKeysOutsideUsers(compiled.value, store, logger)
 
   const tokenService = config.issuer ? await startTokenService(config.issuer.prefix, running, store, logger, opts.now ?? Date.now) : null
   const proto = config.tls ? 'https' : 'http'
@@ -150,15 +151,19 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
 
 /** The traffic port, then the admin port; on failure both are closed and the store too. */
 async function listenBoth(server: TrafficServer, admin: AdminApp, config: Config, store: KeyStore): Promise<void> {
+  let at = `${config.listen} (listen)`
   try {
     await server.listen()
+    at = `${config.admin.listen} (admin.listen)`
     const a = parseHostPort(config.admin.listen) as { host: string; port: number }
     await admin.listen({ host: a.host, port: a.port })
   } catch (err) {
     server.server.close()
     await admin.close().catch(() => {})
     await store.close()
-    throw new StartError(`cannot listen: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2)
+    const code = (err as NodeJS.ErrnoException).code
+    const why = code === 'EADDRINUSE' ? 'address in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such local address' : undefined
+    throw new StartError(`cannot listen on ${at}: ${why ? `${why} (${code})` : (code ?? (err as Error).message)}`, 2)
   }
 }
 
@@ -175,6 +180,23 @@ async function openStore(config: Config, logger: Logger, now: (() => number) | u
     logger.warn('the token service generates its own signing key per replica: set issuer.signingKeyFile to one key for all replicas')
   }
   return store
+}
+
+/**
+ * With issuer.usersFile, every API key is capped by what its user holds there now,
+ * and a key whose user the file does not list is refused (README, API keys): a
+ * config that gains an issuer: section says at start which keys that stops (ids only).
+ */
+async function warnKeysOutsideUsers(runtime: Runtime, store: KeyStore, logger: Logger): Promise<void> {
+  const users = runtime.users
+  if (!users) return
+  const records = await store.list().catch(() => [])
+  const outside = records.filter((r) => users.get(r.user) === undefined).map((r) => r.id)
+  if (outside.length === 0) return
+  logger.warn(
+    { keyIds: outside.slice(0, 100), count: outside.length, usersFile: runtime.config.issuer?.usersFile },
+    'API keys whose users are not in the users file are refused (401) while issuer.usersFile is set; add the users or revoke the keys',
+  )
 }
 
 /** Loaded only when configured: Swagger UI and the service's schemas cost memory a bare proxy need not pay. */

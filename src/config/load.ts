@@ -16,6 +16,7 @@ import { checkCors } from './cors-config.js'
 import { PARSER_CHECKED_PATTERNS } from './text-forms.js'
 
 // Generated from schema.ts (npm run generate:validators): no schema compiler at start-up.
+// verbose: an error carries the schema it failed, so a message can say what a valid value looks like.
 const validate = generatedValidate as unknown as ValidateFunction<Config>
 
 export interface LoadedConfig {
@@ -57,17 +58,22 @@ export function parseConfigText(text: string, abs: string, env: NodeJS.ProcessEn
   } catch (err) {
     return { ok: false, problems: [{ path: '', message: `YAML: ${(err as Error).message}` }] }
   }
-  const problems: Problem[] = []
-  const expanded = expandEnv(raw, '', env, problems)
-  if (problems.length > 0) return { ok: false, problems }
-  if (!validate(expanded)) problems.push(...(validate.errors ?? []).filter(meaningful).map(ajvProblem))
+  const unset: Problem[] = []
+  const expanded = expandEnv(raw, '', env, unset)
+  const valid = validate(expanded)
+  const problems: Problem[] = valid ? [] : (validate.errors ?? []).filter(meaningful).map(ajvProblem)
   // The field checks run even when the schema failed elsewhere, so one run of
   // check-config lists every problem; they only look at values of the right type.
   const config = expanded as Config
   const dir = path.dirname(abs)
   resolvePaths(config, dir)
   checkFields(config, problems)
-  if (problems.length > 0) return { ok: false, problems }
+  if (unset.length > 0) {
+    // An unset variable left its field empty: that field's own complaints say nothing more.
+    const masked = problems.filter((p) => !unset.some((u) => p.path === u.path || p.path.startsWith(`${u.path}.`) || p.path.startsWith(`${u.path}[`)))
+    return { ok: false, problems: [...unset, ...masked] }
+  }
+  if (!valid || problems.length > 0) return { ok: false, problems }
   return { ok: true, value: { file: abs, dir, config: deepFreeze(config) } }
 }
 
@@ -214,12 +220,31 @@ function ajvProblem(e: ErrorObject): Problem {
     case 'required':
       return { path: at, message: `missing required field "${String((e.params as { missingProperty: string }).missingProperty)}"` }
     case 'anyOf':
-      return { path: at, message: 'not one of the allowed values or shapes' }
+      return { path: at, message: `must be ${alternatives(e.schema)}` }
     case 'pattern':
-      return { path: at, message: 'has an invalid format' }
+      return { path: at, message: PATTERN_MEANING[String((e.params as { pattern: string }).pattern)] ?? `must match ${String((e.params as { pattern: string }).pattern)}` }
     default:
       return { path: at, message: e.message ?? 'invalid' }
   }
+}
+
+const HEADER_NAME = 'must be an HTTP header name: letters, digits and !#$%&\'*+.^_`|~- (e.g. X-Api-Key)'
+/** What each pattern of schema.ts asks for, in words (the value itself is never echoed: it may be a secret). */
+const PATTERN_MEANING: Record<string, string> = {
+  '^/': 'must be a path starting with / (e.g. /api/v1/users)',
+  '^[A-Za-z0-9_.-]+$': 'must be letters, digits, _, . or - only (e.g. users-v2)',
+  "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$": HEADER_NAME,
+  '^/[^?#]*[^/?#]$': 'must be a path starting with / and not ending with /, without ? or # (e.g. /_gatehouse)',
+  '^[\\x21-\\x7e]+$': 'must be printable ASCII without spaces',
+}
+
+/** The branches of a union in words: `"deny" or "authenticated"`, `a string or a list`. */
+function alternatives(branches: unknown): string {
+  if (!Array.isArray(branches)) return 'one of the allowed values'
+  const words = branches.map((b: { const?: unknown; type?: unknown }) =>
+    b.const !== undefined ? JSON.stringify(b.const) : b.type === 'array' ? 'a list' : b.type === 'object' ? 'a mapping' : `a ${String(b.type ?? 'value')}`,
+  )
+  return words.length > 1 ? `${words.slice(0, -1).join(', ')} or ${words.at(-1) as string}` : (words[0] ?? 'one of the allowed values')
 }
 
 function pointerToPath(pointer: string): string {

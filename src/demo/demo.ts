@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { SignJWT } from 'jose'
 import { stringify } from 'yaml'
-import { startGatehouse, StartError } from '../cli/serve.js'
+import { startGatehouse, StartError, type Gatehouse } from '../cli/serve.js'
 import type { Permissions } from '../credentials/permissions.js'
 import { newKeyRecord } from '../keystore/key-record.js'
 import { hashPassword } from '../accounts/password-hash.js'
@@ -31,7 +31,28 @@ interface DemoKey {
 async function main(): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const legacy = await startLegacyApi(0)
+  const privatePem = await demoIdpKey()
+  await writeDemoAccounts()
+  const configFile = await writeDemoConfig(legacy.url)
+  const log = createWriteStream(path.join(dir, 'access.log'), { flags: 'a' })
+  let gh: Gatehouse
+  try {
+    gh = await startGatehouse({ configFile, logDestination: log })
+  } catch (err) {
+    await legacy.close()
+    throw err
+  }
+  const keys = (await demoKeys(gh.store)) as [DemoKey, DemoKey]
+  process.stdout.write(banner({ proxy: gh.proxyUrl, admin: gh.adminUrl, legacy: legacy.url, configFile, keys, token: await demoToken(privatePem) }))
+  stopOnSignal(async () => {
+    await gh.shutdown(2000)
+    await legacy.close()
+    log.end()
+  })
+}
 
+/** The demo IdP's private key, made once; its public half is written beside it for the config. */
+async function demoIdpKey(): Promise<string> {
   const idpKeyFile = path.join(dir, 'demo-idp.key')
   if (!existsSync(idpKeyFile)) {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
@@ -39,28 +60,32 @@ async function main(): Promise<void> {
   }
   const privatePem = await readFile(idpKeyFile, 'utf8')
   await writeFile(path.join(dir, 'demo-idp.pub'), createPublicKey(privatePem).export({ type: 'spki', format: 'pem' }))
+  return privatePem
+}
 
-  // The token service's accounts: demo users with fixed passwords, and one OAuth2 client.
+/** The token service's accounts: demo users with fixed passwords, and one OAuth2 client. */
+async function writeDemoAccounts(): Promise<void> {
   const usersFile = path.join(dir, 'users.yaml')
   const clientsFile = path.join(dir, 'clients.yaml')
-  if (!existsSync(usersFile) || !existsSync(clientsFile)) {
-    await writeFile(
-      usersFile,
-      stringify({
-        users: [
-          { name: 'alice', passwordHash: await hashPassword(DEMO_PASSWORDS.alice), permissions: { users: 'rw', sessions: 'r' }, admin: true, canImpersonate: true },
-          { name: 'bob', passwordHash: await hashPassword(DEMO_PASSWORDS.bob), permissions: { users: 'r' } },
-        ],
-      }),
-      { mode: 0o600 },
-    )
-    await writeFile(
-      clientsFile,
-      stringify({ clients: [{ clientId: 'demo-client', secretHash: await hashPassword(DEMO_CLIENT_SECRET), permissions: { users: 'r' } }] }),
-      { mode: 0o600 },
-    )
-  }
+  if (existsSync(usersFile) && existsSync(clientsFile)) return
+  await writeFile(
+    usersFile,
+    stringify({
+      users: [
+        { name: 'alice', passwordHash: await hashPassword(DEMO_PASSWORDS.alice), permissions: { users: 'rw', sessions: 'r' }, admin: true, canImpersonate: true },
+        { name: 'bob', passwordHash: await hashPassword(DEMO_PASSWORDS.bob), permissions: { users: 'r' } },
+      ],
+    }),
+    { mode: 0o600 },
+  )
+  await writeFile(
+    clientsFile,
+    stringify({ clients: [{ clientId: 'demo-client', secretHash: await hashPassword(DEMO_CLIENT_SECRET), permissions: { users: 'r' } }] }),
+    { mode: 0o600 },
+  )
+}
 
+async function writeDemoConfig(legacyUrl: string): Promise<string> {
   const configFile = path.join(dir, 'gatehouse.yaml')
   await writeFile(
     configFile,
@@ -68,7 +93,7 @@ async function main(): Promise<void> {
       stringify({
         listen: `127.0.0.1:${port}`,
         admin: { listen: `127.0.0.1:${adminPort}` },
-        upstream: { url: legacy.url },
+        upstream: { url: legacyUrl },
         apis: [
           { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
           { name: 'sessions', prefixes: ['/api/v1/sessions'] },
@@ -80,17 +105,12 @@ async function main(): Promise<void> {
         issuer: { prefix: '/_gatehouse', usersFile: './users.yaml', clientsFile: './clients.yaml', jwtMaxTtl: 'P1D', jwtDefaultTtl: 'PT1H' },
       }),
   )
+  return configFile
+}
 
-  const log = createWriteStream(path.join(dir, 'access.log'), { flags: 'a' })
-  let gh
-  try {
-    gh = await startGatehouse({ configFile, logDestination: log })
-  } catch (err) {
-    await legacy.close()
-    throw err
-  }
-  const keys = await demoKeys(gh.store)
-  const token = await new SignJWT({ permissions: { users: 'rw', sessions: 'r' } })
+/** A JWT from the demo IdP for alice, valid 24 hours. */
+function demoToken(privatePem: string): Promise<string> {
+  return new SignJWT({ permissions: { users: 'rw', sessions: 'r' } })
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
     .setIssuer('demo-idp')
     .setAudience('legacy-api')
@@ -99,14 +119,24 @@ async function main(): Promise<void> {
     .setIssuedAt()
     .setExpirationTime('24h')
     .sign(createPrivateKey(privatePem))
+}
 
-  const u = gh.proxyUrl
-  const [alice, bob] = keys as [DemoKey, DemoKey]
+interface BannerFacts {
+  readonly proxy: string
+  readonly admin: string
+  readonly legacy: string
+  readonly configFile: string
+  readonly keys: readonly [DemoKey, DemoKey]
+  readonly token: string
+}
+
+/** The commands a newcomer pastes, each labelled with the answer it gets (test/e2e/demo.test.ts runs them all). */
+function banner({ proxy: u, admin, legacy, configFile, keys: [alice, bob], token }: BannerFacts): string {
   const rel = path.relative(process.cwd(), configFile) || configFile
-  process.stdout.write(`
+  return `
 Gatehouse demo is running.
-  proxy   ${u}  ->  legacy API ${legacy.url}
-  admin   ${gh.adminUrl}/metrics   ${gh.adminUrl}/readyz
+  proxy   ${u}  ->  legacy API ${legacy}
+  admin   ${admin}/metrics   ${admin}/readyz
   data    ${path.relative(process.cwd(), dir) || dir}/ (config, API keys, demo IdP key, access.log)
 
 Paste these into another terminal:
@@ -147,24 +177,23 @@ The token service (users alice / ${DEMO_PASSWORDS.alice} and bob / ${DEMO_PASSWO
 
 More:
   node dist/main.js keys list --config ${rel}
-  node dist/main.js keys create --config ${rel} --user carol --permissions users:r --expires PT1H
+  node dist/main.js keys create --config ${rel} --user bob --permissions users:r --expires PT1H
   node dist/main.js keys revoke --config ${rel} ${bob.id}     (the next request with bob's key is 401)
 
 Stop with Ctrl-C.
-`)
+`
+}
 
+/** Ctrl-C or SIGTERM: stop once, then exit 0. */
+function stopOnSignal(stop: () => Promise<void>): void {
   let stopping = false
-  const stop = () => {
+  const onSignal = () => {
     if (stopping) return
     stopping = true
-    void gh.shutdown(2000).then(async () => {
-      await legacy.close()
-      log.end()
-      process.exit(0)
-    })
+    void stop().then(() => process.exit(0))
   }
-  process.on('SIGINT', stop)
-  process.on('SIGTERM', stop)
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 }
 
 /** The demo's two keys, made once and kept (with their secrets, demo only) in the data folder. */

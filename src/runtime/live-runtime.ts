@@ -50,7 +50,11 @@ export function createLiveRuntime(first: Runtime, opts: LiveRuntimeOptions): Liv
     const next = await loadConfigFile(opts.configFile, opts.env)
     const problems: Problem[] = next.ok ? [] : next.problems
     let nextRuntime: Runtime | null = null
-    if (next.ok) {
+    if (next.ok && started.issuer?.prefix !== next.value.config.issuer?.prefix) {
+      // The token service is started with the process, and issuer: caps every key by its
+      // users file: a Runtime that disagrees with the running service is never installed.
+      problems.push({ path: 'issuer', message: `${serviceChange(started, next.value.config)} only on restart; restart Gatehouse to apply it` })
+    } else if (next.ok) {
       const unchangeable = restartOnly(started, next.value.config)
       if (unchangeable.length > 0) logger.warn({ fields: unchangeable }, 'these settings change only on restart; keeping the running ones')
       const c = await compileRuntime(next.value, opts.compileDeps)
@@ -97,6 +101,12 @@ export function createLiveRuntime(first: Runtime, opts: LiveRuntimeOptions): Liv
   }
 }
 
+function serviceChange(a: Config, b: Config): string {
+  if (!a.issuer) return 'the token service (issuer:) is turned on'
+  if (!b.issuer) return 'the token service (issuer:) is turned off'
+  return 'issuer.prefix changes'
+}
+
 /** Settings a reload cannot change: they are bound into listeners, the store, the cache or the logger at start. */
 function restartOnly(a: Config, b: Config): string[] {
   const out: string[] = []
@@ -105,7 +115,6 @@ function restartOnly(a: Config, b: Config): string[] {
   if (JSON.stringify(a.tls) !== JSON.stringify(b.tls)) out.push('tls')
   if (JSON.stringify(a.store) !== JSON.stringify(b.store)) out.push('store')
   if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
-  if (a.issuer?.prefix !== b.issuer?.prefix) out.push('issuer (on/off, prefix)')
   if (a.log.level !== b.log.level) out.push('log.level')
   if (a.limits.maxHeaderBytes !== b.limits.maxHeaderBytes) out.push('limits.maxHeaderBytes')
   return out

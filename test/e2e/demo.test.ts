@@ -57,7 +57,18 @@ test('the demo starts, and every printed command answers as its comment says', a
     const list = await run('bash', ['-c', more[0] as string], { cwd: root })
     assert.match(list.stdout, /alice/)
     const created = await run('bash', ['-c', more[1] as string], { cwd: root })
-    assert.match(created.stdout, /gh_/)
+    // The suggested key is for a user the demo's users file holds, with what that user holds: it works.
+    const newKey = /^gh_\S+$/m.exec(created.stdout)?.[0]
+    assert.ok(newKey, created.stdout)
+    const proxy = new URL(/http:\/\/\S+/.exec(checks[0]!.command)![0]).origin
+    const newKeyStatus = async () =>
+      (await fetch(`${proxy}/api/v1/users`, { headers: { 'x-api-key': newKey }, signal: AbortSignal.timeout(3000) })).status
+    let createdStatus = 0
+    for (let i = 0; i < 100 && createdStatus !== 200; i++) {
+      if (i > 0) await sleep(100)
+      createdStatus = await newKeyStatus()
+    }
+    assert.equal(createdStatus, 200, 'the key the banner suggests creating is accepted')
     await run('bash', ['-c', (more[2] as string).replace(/\s+\(.*\)$/, '')], { cwd: root })
     const bobCurl = checks.find((c) => c.expect === 403 && c.command.includes('/sessions'))!.command
     let status = 0

@@ -197,10 +197,10 @@ describe('implied: the config loader', () => {
   test('${ENV} is expanded once, in values only: a value holding ${OTHER}, YAML or a newline cannot add keys; $${ keeps a literal', () => {
     assert.deepEqual(
       problems(`${BASE}log:\n  level: \${LEVEL}\nidentityHeaders:\n  prefix: \${PREFIX}\n`, { LEVEL: 'info', PREFIX: '${SECRET}' }),
-      ['identityHeaders.prefix: has an invalid format'],
+      ["identityHeaders.prefix: must be an HTTP header name: letters, digits and !#$%&'*+.^_`|~- (e.g. X-Api-Key)"],
       'the prefix ${SECRET} stays a literal (not expanded again) and fails its pattern; LEVEL=info is fine',
     )
-    assert.deepEqual(problems(`${BASE}log:\n  level: \${LEVEL}\n`, { LEVEL: 'info\nunmatched: authenticated' }), ['log.level: not one of the allowed values or shapes'])
+    assert.deepEqual(problems(`${BASE}log:\n  level: \${LEVEL}\n`, { LEVEL: 'info\nunmatched: authenticated' }), ['log.level: must be "fatal", "error", "warn", "info", "debug", "trace" or "silent"'])
     const ok = parseConfigText(`${BASE}apis:\n  - name: a\n    prefixes: ["/$\${literal}"]\n`, FILE, {})
     assert.ok(ok.ok, JSON.stringify(!ok.ok && ok.problems))
     assert.equal(ok.value.config.apis[0]?.prefixes[0], '/${literal}')

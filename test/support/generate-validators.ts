@@ -27,7 +27,8 @@ export const TARGETS: readonly Target[] = [
     file: 'src/config/config-validator.ts',
     schema: ConfigSchema,
     source: 'src/config/schema.ts',
-    options: { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true },
+    // verbose: load.ts words a problem from the schema that failed (what a valid value looks like).
+    options: { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true },
   },
   { file: 'src/accounts/users-validator.ts', schema: UsersFileSchema, source: 'src/accounts/users-schema.ts', options: { allErrors: true, useDefaults: true } },
   {

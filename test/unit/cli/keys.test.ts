@@ -140,8 +140,8 @@ describe('gatehouse keys', () => {
       ['an IP filter that is not an address', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', '--ip-filter', 'localhost'], /--ip-filter/],
       ['a user with a newline', ['--config', 'c', '--user', 'alice\nX-Auth-User: root', '--permissions', 'users:r'], /--user/],
       ['a description with terminal escapes', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', '--description', '\u001b[2J'], /--description/],
-      ['an unknown option', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', '--admin'], /Unknown option '--admin'/],
-      ['a stray argument', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', 'extra'], /extra/],
+      ['an unknown option', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', '--admin'], /unknown option --admin; it takes --config VALUE, --help, --user VALUE/],
+      ['a stray argument', ['--config', 'c', '--user', 'alice', '--permissions', 'users:r', 'extra'], /unexpected argument #7 \(not shown\)/],
       ['--user without a value', ['--config', 'c', '--permissions', 'users:r', '--user'], /--user/],
     ]
     for (const [name, args, message] of usageErrors) {
