@@ -46,6 +46,10 @@ export interface Denied {
   readonly detail?: string | undefined
   readonly api: CompiledApi | null
   readonly clientIp: string | null
+  /** The normalised path, once known (SPEC §3.1); for the log line. */
+  readonly path: string | null
+  /** The verified credential, when the refusal came after it was verified; for the log line, never the answer. */
+  readonly identity: Identity | null
 }
 
 export type Decision = Allowed | ToService | Denied
