@@ -50,7 +50,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   const loaded = await loadConfigFile(opts.configFile, env)
   if (!loaded.ok) throw new StartError(formatProblems(opts.configFile, loaded.problems), 1)
   const config = loaded.value.config
-  const logger = createLogger(config.log.level, opts.logDestination)
+  const logger = createLogger(config.log, opts.logDestination)
   const store = await openStore(config, logger, opts.now)
 
   const cache = createVerifiedCache(config.cache.maxEntries, config.cache.ttlSeconds)

@@ -107,6 +107,7 @@ function restartOnly(a: Config, b: Config): string[] {
   if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
   if (a.issuer?.prefix !== b.issuer?.prefix) out.push('issuer (on/off, prefix)')
   if (a.log.level !== b.log.level) out.push('log.level')
+  if (a.log.levelFormat !== b.log.levelFormat) out.push('log.levelFormat')
   if (a.limits.maxHeaderBytes !== b.limits.maxHeaderBytes) out.push('limits.maxHeaderBytes')
   return out
 }

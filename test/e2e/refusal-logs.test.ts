@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import { createKey } from '../support/api-keys.js'
 import { bearer, call, startFixture, type Fixture } from '../support/fixture.js'
 import { tamperSignature } from '../support/mint.js'
+import { startTestGatehouse } from '../support/start-gatehouse.js'
 
 let f: Fixture
 before(async () => {
@@ -37,6 +38,7 @@ describe('refusal log lines (README "Operations")', () => {
     assert.equal(line.user, undefined)
     assert.equal(line.status, 403)
     assert.equal(line.outcome, 'denied')
+    assert.equal(line.level, 'info', 'levels are names by default (log.levelFormat)')
   })
 
   test('a credential that failed: path and api, but no user or credential id', async () => {
@@ -72,4 +74,14 @@ describe('refusal log lines (README "Operations")', () => {
     assert.equal(line.clientIp, '10.2.0.1')
     assert.ok(!f.gh.logText().includes(made.key), 'no key in the log')
   })
+})
+
+test('log.levelFormat: number gives pino\'s numbers instead', async () => {
+  const gh = await startTestGatehouse({ upstream: { url: f.upstream.url }, apis: [{ name: 'users', prefixes: ['/api'] }], log: { level: 'info', levelFormat: 'number' } })
+  try {
+    const listening = gh.logs().find((l) => l.msg === 'gatehouse listening')
+    assert.equal(listening?.level, 30)
+  } finally {
+    await gh.close()
+  }
 })
