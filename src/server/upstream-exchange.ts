@@ -43,6 +43,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly res: ServerResponse,
     private readonly events: ExchangeEvents,
+    /** Returned to the client in place of any the upstream sent (README "Operations"). */
+    private readonly requestId: string,
   ) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -55,7 +57,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return controller.abort(new ClientGoneError('client closed the connection'))
     this.status = statusCode
     this.events.onUpstreamHeaders(performance.now() - this.sent)
-    this.res.writeHead(statusCode, relayedHeaders(headers))
+    this.res.writeHead(statusCode, relayedHeaders(headers, this.requestId))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -116,7 +118,7 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
       const [finalStatus, outcome] = endFailed(deps, at, res, err, status)
       logRequest(deps, at, finalStatus, outcome, d, upstreamMs)
     },
-  })
+  }, at.requestId)
   let body: Readable | null = null
   if (hasBody(req)) {
     body = bodyOf(req, d, rt)
@@ -124,7 +126,7 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
     body.on('error', (err: Error) => exchange.bodyFailed(err))
   }
   deps.pool().dispatch(
-    { method: req.method as Dispatcher.HttpMethod, path: rt.upstream.basePath + d.target, headers: upstreamHeaders(deps, req, d, rt), body },
+    { method: req.method as Dispatcher.HttpMethod, path: rt.upstream.basePath + d.target, headers: upstreamHeaders(deps, at, d, rt), body },
     exchange,
   )
 }
@@ -156,13 +158,13 @@ function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): Readable {
   return req.headers['transfer-encoding'] === undefined ? req : limitBody(req, d.api?.maxBodyBytes ?? rt.maxBodyBytes)
 }
 
-/** The upstream's response headers minus hop-by-hop ones and any it named in Connection. */
-function relayedHeaders(h: IncomingHttpHeaders): string[] {
+/** The upstream's response headers minus hop-by-hop ones and any it named in Connection, with our request id. */
+function relayedHeaders(h: IncomingHttpHeaders, requestId: string): string[] {
   const connection = h.connection
   const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((t) => t.trim()))
-  const out: string[] = []
+  const out: string[] = ['x-request-id', requestId]
   for (const name in h) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name === 'x-request-id') continue
     const v = h[name]
     if (v === undefined) continue
     if (typeof v === 'string') out.push(name, v)

@@ -390,6 +390,16 @@ describe('the decision counts and logs like the request it decided', () => {
     assert.equal(okLine?.status, 200)
     assert.ok(!f.gh.logText().includes(readKey), 'the key never reaches the log')
   })
+
+  test("a trusted caller's X-Request-Id (nginx $request_id) is the decision's id: answered and logged", async () => {
+    const id = '9f1c3e5a7b2d4f6081a3c5e7092b4d6f'
+    const ok = await ask(DECIDE, { 'x-api-key': readKey, 'x-request-id': id, ...named('GET', '/api/v1/users/9') })
+    assert.equal(ok.status, 200)
+    assert.equal(ok.headers['x-request-id'], id)
+    assert.equal(f.gh.logs().find((l) => l.reqId === id)?.path, '/api/v1/users/9')
+    const refused = await refusedWith(ask(DECIDE, { 'x-request-id': `${id}-2`, ...named('GET', '/api/v1/users/9') }), 401, 'credential_missing')
+    assert.equal(refused.headers['x-request-id'], `${id}-2`)
+  })
 })
 
 describe('the decision request\'s body is never read', () => {
