@@ -50,7 +50,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const { req } = at
-    setClientIp(req, d.clientIp)
+    setClientIp(req, d.clientIp, at.requestId)
     req.url = d.target
     res.setHeader('x-request-id', at.requestId)
     res.once('close', () => logRequest(deps, at, res.statusCode, 'service', d))

@@ -7,6 +7,13 @@ import { droppedLogLines } from './logger.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service'
 
+/** Who tried to log in to the token service: a user (Basic), an OAuth client, or an API key. */
+export type LoginAccount = 'user' | 'client' | 'api_key'
+/** Why a token-service login failed: a closed set (a key's reasons are the proxy's own). */
+export type LoginFailure = 'unknown_account' | 'wrong_secret' | 'malformed' | DenyReason
+/** What the token service issued: a JWT after a login, an API key, or a client-credentials token. */
+export type IssuedKind = 'jwt' | 'api_key' | 'client_token'
+
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 export interface Metrics {
@@ -19,7 +26,13 @@ export interface Metrics {
   authFailure(reason: DenyReason): void
   cache(hit: boolean): void
   reload(ok: boolean): void
+  loginFailure(account: LoginAccount, reason: LoginFailure): void
+  loginThrottled(account: Exclude<LoginAccount, 'api_key'>): void
+  credentialIssued(kind: IssuedKind): void
 }
+
+/** What the token service records (issuer/login-events.ts). */
+export type TokenServiceMetrics = Pick<Metrics, 'loginFailure' | 'loginThrottled' | 'credentialIssued'>
 
 export interface MetricSources {
   /** Per JWKS issuer: fetch counters and last success (ms epoch), read at scrape time. */
@@ -32,7 +45,7 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new client.Registry()
   registerProcessMetrics(registry)
-  const recorders = { ...requestMetrics(registry), ...outcomeMetrics(registry) }
+  const recorders = { ...requestMetrics(registry), ...outcomeMetrics(registry), ...tokenServiceMetrics(registry) }
   registerScrapedMetrics(registry, sources)
   return { registry, ...recorders }
 }
@@ -145,6 +158,39 @@ function outcomeMetrics(registry: client.Registry): Pick<Metrics, 'upstreamError
     },
     reload(ok) {
       reloads.labels(ok ? 'ok' : 'failed').inc()
+    },
+  }
+}
+
+/** The token service's logins and what it issued; labels are closed sets, never a user or client name. */
+function tokenServiceMetrics(registry: client.Registry): TokenServiceMetrics {
+  const failures = new client.Counter({
+    name: 'gatehouse_token_service_login_failures_total',
+    help: 'Failed logins to the token service, by account kind (user, client, api_key) and reason.',
+    labelNames: ['account', 'reason'] as const,
+    registers: [registry],
+  })
+  const throttled = new client.Counter({
+    name: 'gatehouse_token_service_logins_throttled_total',
+    help: 'Logins refused with 429 by the login throttle before any password check, by account kind.',
+    labelNames: ['account'] as const,
+    registers: [registry],
+  })
+  const issued = new client.Counter({
+    name: 'gatehouse_token_service_credentials_issued_total',
+    help: 'Credentials issued by the token service, by kind (jwt, api_key, client_token).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  })
+  return {
+    loginFailure(account, reason) {
+      failures.labels(account, reason).inc()
+    },
+    loginThrottled(account) {
+      throttled.labels(account).inc()
+    },
+    credentialIssued(kind) {
+      issued.labels(kind).inc()
     },
   }
 }
