@@ -18,7 +18,7 @@ import { createProxyHandlers } from '../server/proxy-app.js'
 import { createTrafficServer, urlHost, type TrafficServer } from '../server/traffic-server.js'
 import { createUpstreamPool } from '../server/upstream-pool.js'
 import { createLogger, type Logger } from '../telemetry/logger.js'
-import { createMetrics } from '../telemetry/metrics.js'
+import { createMetrics, type TokenServiceMetrics } from '../telemetry/metrics.js'
 import type { TokenService } from '../issuer/service.js'
 import { StartError } from './start-error.js'
 
@@ -50,7 +50,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   const loaded = await loadConfigFile(opts.configFile, env)
   if (!loaded.ok) throw new StartError(formatProblems(opts.configFile, loaded.problems), 1)
   const config = loaded.value.config
-  const logger = createLogger(config.log.level, opts.logDestination)
+  const logger = createLogger(config.log, opts.logDestination)
   const store = await openStore(config, logger, opts.now)
 
   const cache = createVerifiedCache(config.cache.maxEntries, config.cache.ttlSeconds)
@@ -95,7 +95,7 @@ export async function startGatehouse(opts: GatehouseOptions): Promise<Gatehouse>
   live = running
   await warnKeysOutsideUsers(compiled.value, store, logger)
 
-  const tokenService = config.issuer ? await startTokenService(config.issuer.prefix, running, store, logger, opts.now ?? Date.now) : null
+  const tokenService = config.issuer ? await startTokenService(config.issuer.prefix, running, store, { logger, metrics }, opts.now ?? Date.now) : null
   const proto = config.tls ? 'https' : 'http'
   const handlers = createProxyHandlers({ runtime: running.current, pool: pool.current, metrics, logger, proto, service: () => tokenService })
   try {
@@ -200,10 +200,16 @@ async function warnKeysOutsideUsers(runtime: Runtime, store: KeyStore, logger: L
 }
 
 /** Loaded only when configured: Swagger UI and the service's schemas cost memory a bare proxy need not pay. */
-async function startTokenService(prefix: string, live: LiveRuntime, store: KeyStore, logger: Logger, now: () => number): Promise<TokenService> {
+async function startTokenService(
+  prefix: string,
+  live: LiveRuntime,
+  store: KeyStore,
+  telemetry: { logger: Logger; metrics: TokenServiceMetrics },
+  now: () => number,
+): Promise<TokenService> {
   const { createTokenService } = await import('../issuer/service.js')
   const { createLoginThrottle } = await import('../issuer/login-throttle.js')
-  return createTokenService(prefix, { runtime: live.current, store, throttle: createLoginThrottle(), now, logger })
+  return createTokenService(prefix, { runtime: live.current, store, throttle: createLoginThrottle(), now, ...telemetry })
 }
 
 /**

@@ -104,6 +104,10 @@ export const ConfigSchema = Type.Object(
         level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
           default: 'info',
         }),
+        levelFormat: Type.Union([Type.Literal('name'), Type.Literal('number')], {
+          default: 'name',
+          description: 'how a line names its level: "level":"info" (name, what log pipelines read) or pino\'s "level":30 (number)',
+        }),
       },
       { ...Strict, default: {} },
     ),

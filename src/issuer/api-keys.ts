@@ -64,6 +64,7 @@ export async function createApiKey(req: FastifyRequest<{ Body: ApiKeyCreateReque
     now,
   )
   await ctx.store.create(record)
+  ctx.metrics.credentialIssued('api_key')
   ctx.logger.info({ event: 'apikey_created', keyId: record.id, user: record.user, actor: subject.actor, parentKeyId }, 'API key created')
   return { key, ...viewOf(record) }
 }

@@ -3,6 +3,7 @@
 import type { Runtime, ServiceRuntime } from '../runtime/compile.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import type { Logger } from '../telemetry/logger.js'
+import type { TokenServiceMetrics } from '../telemetry/metrics.js'
 import type { LoginThrottle } from './login-throttle.js'
 
 export interface ServiceContext {
@@ -12,6 +13,7 @@ export interface ServiceContext {
   /** ms epoch */
   now(): number
   readonly logger: Logger
+  readonly metrics: TokenServiceMetrics
 }
 
 /** The compiled issuer section of the current runtime (the service only runs when it exists). */

@@ -10,7 +10,6 @@ import { verifyApiKey } from '../keystore/verify-api-key.js'
 import type { Identity } from '../credentials/identity.js'
 import { LOGIN_CLIENT_ID } from '../credentials/verify-jwt.js'
 import { authenticateCaller, checkPassword } from './caller.js'
-import { clientIpOf } from './client-ip.js'
 import { serviceOf, type ServiceContext } from './context.js'
 import { OAuthError, ServiceError } from './errors.js'
 import { authenticateClient, CLIENT_REFUSED, parseForm, single, THROTTLED } from './oauth-token.js'
@@ -85,7 +84,7 @@ async function introspectionCaller(req: FastifyRequest, form: Map<string, string
   const readings = typeof basic === 'object' ? basicReadings(basic) : null
   if (readings !== null && serviceOf(ctx).users?.get(readings.name)) {
     try {
-      const user = await checkPassword(readings.name, readings.secrets, clientIpOf(req), ctx)
+      const user = await checkPassword(readings.name, readings.secrets, req, ctx)
       return { kind: 'user', name: user.name, admin: user.admin }
     } catch (err) {
       // Worded as for an unknown name (a client, below), so the answer does not tell user names apart (#81).

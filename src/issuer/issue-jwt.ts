@@ -59,6 +59,7 @@ export async function issueJwt(req: FastifyRequest<{ Body: JwtRequest }>, ctx: S
   const parentKeyId = caller.via === 'apikey' ? caller.record.id : undefined
   const claims = { sub: subject.user.name, actor: subject.actor, permissions: effective(body.permissions), exp, parentKeyId }
   const { token, jti } = await signAccessToken(svc, claims, now)
+  ctx.metrics.credentialIssued('jwt')
   ctx.logger.info({ event: 'jwt_issued', jti, user: subject.user.name, actor: subject.actor, via: caller.via, parentKeyId }, 'JWT issued')
   return { token, tokenType: 'Bearer' as const, expiresAt: new Date(exp * 1000).toISOString(), expiresIn: exp - now }
 }

@@ -10,6 +10,7 @@ import { serviceOf, type ServiceContext } from './context.js'
 import { basicChallenge, OAuthError } from './errors.js'
 import { verifyThrottled } from './login-throttle.js'
 import { signAccessToken } from './issue-jwt.js'
+import { loginFailed, loginThrottled } from './login-events.js'
 
 export type Form = Map<string, string[]>
 
@@ -44,7 +45,7 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   const basic = parseBasic(req.headers.authorization)
   const bodyId = single(form, 'client_id')
   const bodySecret = single(form, 'client_secret')
-  if (basic === 'malformed') throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
+  if (basic === 'malformed') throw malformedClient(req, ctx, basicChallenge)
   if (basic !== 'absent' && (bodyId !== undefined || bodySecret !== undefined)) {
     throw new OAuthError('oauth_invalid_request', 'client credentials in both the Authorization header and the body')
   }
@@ -53,7 +54,7 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
   let secret: string[]
   if (basic !== 'absent') {
     const readings = basicReadings(basic)
-    if (readings === null) throw new OAuthError('oauth_invalid_client', 'malformed Basic credentials', basicChallenge)
+    if (readings === null) throw malformedClient(req, ctx, basicChallenge)
     ;({ name: id, secrets: secret } = readings)
   } else if (bodyId !== undefined && bodySecret !== undefined) {
     id = bodyId
@@ -62,15 +63,26 @@ export async function authenticateClient(req: FastifyRequest, form: Form, ctx: S
     throw new OAuthError('oauth_invalid_client', 'client authentication required', basicChallenge)
   }
   if (/[\u0000-\u001f\u007f]/.test(id) || secret.some((s) => /[\u0000-\u001f\u007f]/.test(s))) {
-    throw new OAuthError('oauth_invalid_client', 'malformed client credentials', challenge)
+    throw malformedClient(req, ctx, challenge, 'malformed client credentials')
   }
   const clients = serviceOf(ctx).clients
-  const r = await verifyThrottled(ctx.throttle, `client:${id}`, clientIpOf(req), () => ctx.now(), secret, clients?.get(id), (c) => c.secretHash, clients?.dummyHash)
-  if (r === false) throw new OAuthError('oauth_invalid_client', CLIENT_REFUSED, challenge)
+  const client = clients?.get(id)
+  const r = await verifyThrottled(ctx.throttle, `client:${id}`, clientIpOf(req), () => ctx.now(), secret, client, (c) => c.secretHash, clients?.dummyHash)
+  if (r === false) {
+    loginFailed(ctx, req, { account: 'client', name: id }, client === undefined ? 'unknown_account' : 'wrong_secret')
+    throw new OAuthError('oauth_invalid_client', CLIENT_REFUSED, challenge)
+  }
   if ('retryAfter' in r) {
+    loginThrottled(ctx, req, { account: 'client', name: id }, r.retryAfter)
     throw new OAuthError('oauth_too_many_attempts', THROTTLED, { 'retry-after': String(r.retryAfter) })
   }
   return r
+}
+
+/** Client credentials that cannot be read: logged and counted as a failed login without a name. */
+function malformedClient(req: FastifyRequest, ctx: ServiceContext, challenge: Record<string, string>, description = 'malformed Basic credentials'): OAuthError {
+  loginFailed(ctx, req, { account: 'client' }, 'malformed')
+  return new OAuthError('oauth_invalid_client', description, challenge)
 }
 
 /** `scope` as space-separated api:level; it may only narrow what the client holds (RFC 6749 §3.3). */
@@ -99,6 +111,7 @@ export async function oauthToken(req: FastifyRequest<{ Body: string }>, reply: F
   const now = Math.floor(ctx.now() / 1000)
   const ttl = Math.min(client.ttlSeconds, svc.maxTtlSeconds)
   const { token } = await signAccessToken(svc, { sub: client.clientId, clientId: client.clientId, permissions, exp: now + ttl }, now)
+  ctx.metrics.credentialIssued('client_token')
   ctx.logger.info({ event: 'oauth_token_issued', client: client.clientId }, 'client credentials token issued')
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache')
   return { access_token: token, token_type: 'Bearer' as const, expires_in: ttl, scope: formatPermissions(permissions) }

@@ -30,7 +30,17 @@ type Security = { [scheme: string]: string[] }[]
 const BASIC: Security = [{ BasicAuth: [] }]
 const BASIC_OR_KEY: Security = [{ BasicAuth: [] }, { ApiKeyAuth: [] }]
 
+/** Every SPEC §6 endpoint, in the order the OpenAPI document lists them. */
 export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  registerJwtRoutes(app, ctx)
+  registerApiKeyRoutes(app, ctx)
+  registerOAuthRoutes(app, ctx)
+  registerTokenInfoRoute(app, ctx)
+  registerPublicDocuments(app, ctx)
+}
+
+/** JWTs: issued after Basic or an API key, revoked by jti. */
+function registerJwtRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post(
     '/v1/auth/jwt',
     {
@@ -60,7 +70,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     (req: FastifyRequest<{ Body: JwtRevokeRequest }>) => revokeJwt(req, ctx),
   )
+}
 
+/** API keys: created (shown once), listed, changed and revoked. */
+function registerApiKeyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post(
     '/v1/auth/apikeys',
     {
@@ -134,7 +147,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     (req: FastifyRequest<{ Body: string[] }>) => deleteApiKeys(req, ctx),
   )
+}
 
+/** RFC 6749 client credentials and RFC 7662 introspection, POST only. */
+function registerOAuthRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.post(
     '/oauth/token',
     {
@@ -180,7 +196,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
       },
     })
   }
+}
 
+/** What a token the caller owns is worth now. */
+function registerTokenInfoRoute(app: FastifyInstance, ctx: ServiceContext): void {
   app.get(
     '/v1/auth/token-info',
     {
@@ -195,7 +214,10 @@ export function registerRoutes(app: FastifyInstance, ctx: ServiceContext): void 
     },
     (req: FastifyRequest<{ Querystring: { token?: string } }>, reply) => tokenInfo(req, reply, ctx),
   )
+}
 
+/** The unauthenticated documents: RFC 8414 / OpenID metadata and the JWKS. */
+function registerPublicDocuments(app: FastifyInstance, ctx: ServiceContext): void {
   for (const [doc, summary] of [
     ['oauth-authorization-server', 'Authorization server metadata (RFC 8414)'],
     ['openid-configuration', 'The same metadata at the OpenID discovery address'],

@@ -15,6 +15,7 @@ import type { AuthorityChain } from './authority.js'
 import type { UserDirectory } from '../accounts/users.js'
 import { requiredLevel } from '../credentials/permissions.js'
 import { decideCors, type CorsHeaders } from './cors.js'
+import type { Identity } from '../credentials/identity.js'
 
 export interface RequestFacts {
   readonly method: string
@@ -63,15 +64,15 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   if (!target.ok) return deny('path_invalid', { detail: target.detail })
 
   const head = scanHeaders(req.rawHeaders)
-  if (head.hostCount > 1) return deny('request_malformed', { detail: 'more than one Host header' }) // RFC 9112 §3.2
-  if (head.host !== undefined && !isHostValue(head.host)) return deny('request_malformed', { detail: 'Host is not host[:port]' })
+  if (head.hostCount > 1) return deny('request_malformed', { path: target.path, detail: 'more than one Host header' }) // RFC 9112 §3.2
+  if (head.host !== undefined && !isHostValue(head.host)) return deny('request_malformed', { path: target.path, detail: 'Host is not host[:port]' })
 
   const peerTrusted = rt.hasTrustedProxies && rt.trustedProxies.has(req.peerIp)
   const clientIp = peerTrusted
     ? resolveClientIp(req.peerIp, head.forwardedFor, rt.trustedProxies, false)
     : (canonicalIp(req.peerIp) ?? req.peerIp)
-  if (clientIp === null) return deny('client_address_invalid', { detail: 'the right-most untrusted X-Forwarded-For entry is not an address' })
-  if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', { clientIp })
+  if (clientIp === null) return deny('client_address_invalid', { path: target.path, detail: 'the right-most untrusted X-Forwarded-For entry is not an address' })
+  if (!rt.ipFilter.allows(clientIp)) return deny('ip_denied', { path: target.path, clientIp })
 
   // The token service authenticates its own callers (SPEC §6): routed here, before any credential is read.
   if (rt.servicePrefix !== null && isUnder(target.path, rt.servicePrefix)) {
@@ -79,16 +80,16 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   }
 
   const api = rt.apis.match(target.path)
-  if (!api && rt.unmatched === 'deny') return deny('no_api', { clientIp })
+  if (!api && rt.unmatched === 'deny') return deny('no_api', { path: target.path, clientIp })
   const reading = rt.readings(target.path, api, rt.apis)
-  if (reading !== null) return deny('path_ambiguous', { api, clientIp, detail: `the path reads as another API under the ${reading} reading` })
+  if (reading !== null) return deny('path_ambiguous', { path: target.path, api, clientIp, detail: `the path reads as another API under the ${reading} reading` })
   // What the upstream gets: the query without the parameters it must not read (identityHeaders.removeQueryParams).
   const upstream: Admitted = { path: target.path, target: target.path + rt.queryFilter(target.query), clientIp, peerTrusted }
   // A preflight carries no credential by design: answered here for an API with a cors policy, never forwarded.
   const cors = api?.cors && rt.corsAnswers ? decideCors(api.cors, { method: req.method, ...head.cors }) : null
   if (cors?.preflight && api) return preflight(upstream, api, cors.allowed, cors.headers, cors.detail)
   // From here on every answer, refusals included, carries the API's CORS headers.
-  const at = { api, clientIp, cors: cors ? cors.headers : null }
+  const at = { path: target.path, api, clientIp, cors: cors ? cors.headers : null }
   if (api?.public) {
     if (head.contentLength > api.maxBodyBytes) return deny('body_too_large', at)
     return allow({ ...upstream, api, identity: null, permissions: null, subjectType: null, cors: at.cors })
@@ -97,16 +98,18 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   const auth = await authenticate(req.rawHeaders, rt.credentials, rt.now(), target.query, clientIp)
   if (!auth.ok) return deny(auth.reason, { ...at, detail: auth.detail })
   const identity = auth.identity
-  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', at)
+  // From here the credential is verified: a refusal's log line names whose it was.
+  const known = { ...at, identity }
+  if (identity.ipFilter && !identity.ipFilter.allows(clientIp)) return deny('credential_ip_denied', known)
 
   const chain = await rt.authority.check(identity, clientIp, Math.floor(rt.now() / 1000))
-  if (!chain.ok) return deny(chain.reason, { ...at, detail: chain.detail })
+  if (!chain.ok) return deny(chain.reason, { ...known, detail: chain.detail })
   const permissions = chain.permissions
   if (api && !isPermitted(permissions, api.name, req.method)) {
-    return deny('permission_insufficient', { ...at, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
+    return deny('permission_insufficient', { ...known, detail: `needs ${requiredLevel(req.method)} on ${api.name}` })
   }
   // A Content-Length over the limit is refused before a byte is read; chunked bodies are counted as they stream.
-  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', at)
+  if (head.contentLength > (api ? api.maxBodyBytes : rt.maxBodyBytes)) return deny('body_too_large', known)
   return allow({ ...upstream, api, identity, permissions, subjectType: chain.subjectType, cors: at.cors })
 }
 
@@ -191,9 +194,25 @@ function preflight(admitted: Admitted, api: CompiledApi, allowed: boolean, cors:
   return { ok: true, route: 'preflight', ...admitted, api, allowed, cors, detail }
 }
 
-function deny(
-  reason: DenyReason,
-  at: { api?: CompiledApi | null; clientIp?: string; detail?: string | undefined; cors?: CorsHeaders | null } = {},
-): Denied {
-  return { ok: false, reason, api: at.api ?? null, clientIp: at.clientIp ?? null, detail: at.detail, cors: at.cors ?? null }
+/** What is known when a request is refused: each step adds what it found (for the log line and the answer's CORS headers). */
+interface Known {
+  readonly path?: string
+  readonly api?: CompiledApi | null
+  readonly clientIp?: string
+  readonly identity?: Identity
+  readonly detail?: string | undefined
+  readonly cors?: CorsHeaders | null
+}
+
+function deny(reason: DenyReason, at: Known = {}): Denied {
+  return {
+    ok: false,
+    reason,
+    api: at.api ?? null,
+    clientIp: at.clientIp ?? null,
+    detail: at.detail,
+    path: at.path ?? null,
+    identity: at.identity ?? null,
+    cors: at.cors ?? null,
+  }
 }

@@ -63,6 +63,10 @@ export interface Denied {
   readonly clientIp: string | null
   /** apis[].cors headers, so a page of an allowed origin can read the refusal; absent before the API is known. */
   readonly cors?: CorsHeaders | null
+  /** The normalised path, once known (SPEC §3.1); for the log line. */
+  readonly path: string | null
+  /** The verified credential, when the refusal came after it was verified; for the log line, never the answer. */
+  readonly identity: Identity | null
 }
 
 export type Decision = Allowed | ToService | Preflight | Denied

@@ -6,6 +6,7 @@ import { formatPermissions, type Permissions } from '../credentials/permissions.
 import type { Identity } from '../credentials/identity.js'
 import { canonicalIp } from '../net/ip-address.js'
 import { SPOOFABLE_HEADERS } from '../config/spoofable-headers.js'
+import { isTraceparent } from './trace-context.js'
 
 /** Compiled once per (re)load; opaque outside this module. */
 export interface HeaderPlan {
@@ -33,6 +34,8 @@ export interface ForwardContext {
   /** The socket peer is a trusted proxy, so its X-Forwarded-For chain is kept. */
   readonly peerTrusted: boolean
   readonly proto: 'http' | 'https'
+  /** This request's id (trace-context.ts): the caller's X-Request-Id is replaced by it. */
+  readonly requestId: string
 }
 
 // RFC 9110 §7.6.1 and RFC 9112 §9.6: meaningful for one connection only.
@@ -50,6 +53,8 @@ const OVERRIDES = [
 // security-cases #60: client-supplied addressing that we set ourselves. The other
 // spoofable identity and address headers are the configured `removeHeaders`.
 const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host']
+// Set again by us: our request id, and the trace context only when well formed (trace-context.ts).
+const TRACING = ['x-request-id', 'traceparent', 'tracestate']
 
 export function compileHeaderPlan(opts: {
   prefix: string
@@ -60,7 +65,7 @@ export function compileHeaderPlan(opts: {
   removeHeaders?: readonly string[]
 }): HeaderPlan {
   const removed = (opts.removeHeaders ?? SPOOFABLE_HEADERS).map(canonicalName)
-  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING, ...removed])
+  const drop = new Set<string>([...HOP_BY_HOP, ...OVERRIDES, ...FORWARDING, ...TRACING, ...removed])
   if (!opts.forwardAuthorization) {
     drop.add('authorization')
     for (const h of opts.apiKeyHeaders) drop.add(canonicalName(h))
@@ -92,11 +97,18 @@ export function buildUpstreamHeaders(plan: HeaderPlan, rawHeaders: readonly stri
   let connectionNamed: Set<string> | null = null
   let clientHost: string | undefined
   let chain = ''
+  // undefined: none; null: more than one line, which W3C Trace Context §3.2 makes invalid.
+  let traceparent: string | null | undefined
+  let tracestate: string[] | undefined
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string
     const n = name.length
-    if (n === 10 && name.toLowerCase() === 'connection') {
-      connectionNamed = addConnectionTokens(connectionNamed, rawHeaders[i + 1] as string)
+    if (n === 10) {
+      const lower = name.toLowerCase()
+      if (lower === 'connection') connectionNamed = addConnectionTokens(connectionNamed, rawHeaders[i + 1] as string)
+      else if (lower === 'tracestate') (tracestate ??= []).push(rawHeaders[i + 1] as string)
+    } else if (n === 11 && name.toLowerCase() === 'traceparent') {
+      traceparent = traceparent === undefined ? (rawHeaders[i + 1] as string) : null
     } else if (n === 4 && clientHost === undefined && name.toLowerCase() === 'host') {
       clientHost = rawHeaders[i + 1] as string
     } else if (ctx.peerTrusted && n === 15 && name.toLowerCase() === 'x-forwarded-for') {
@@ -116,6 +128,11 @@ export function buildUpstreamHeaders(plan: HeaderPlan, rawHeaders: readonly stri
   out.push('X-Forwarded-Proto', ctx.proto)
   if (clientHost !== undefined && clientHost !== '') out.push('X-Forwarded-Host', clientHost)
   out.push('Host', p.host)
+  out.push('X-Request-Id', ctx.requestId)
+  if (typeof traceparent === 'string' && isTraceparent(traceparent)) {
+    out.push('traceparent', traceparent)
+    for (const v of tracestate ?? []) out.push('tracestate', v)
+  }
   if (ctx.identity !== null) pushIdentity(out, p, ctx.identity, ctx.permissions, ctx.subjectType ?? 'user')
   return out
 }

@@ -116,6 +116,7 @@ function restartOnly(a: Config, b: Config): string[] {
   if (JSON.stringify(a.store) !== JSON.stringify(b.store)) out.push('store')
   if (JSON.stringify(a.cache) !== JSON.stringify(b.cache)) out.push('cache')
   if (a.log.level !== b.log.level) out.push('log.level')
+  if (a.log.levelFormat !== b.log.levelFormat) out.push('log.levelFormat')
   if (a.limits.maxHeaderBytes !== b.limits.maxHeaderBytes) out.push('limits.maxHeaderBytes')
   return out
 }

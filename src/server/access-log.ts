@@ -30,14 +30,15 @@ export function logRequest(
   const seconds = (performance.now() - at.start) / 1000
   const api = d?.api ? d.api.name : d && d.ok ? (d.route === 'service' ? 'token_service' : 'unmatched') : '-'
   deps.metrics.request(api, method ?? 'OTHER', status, outcome, seconds)
-  const identity = d?.ok && d.route === 'upstream' ? d.identity : null
+  // A refusal names the credential only once it was verified (decide.ts), never the one merely presented.
+  const identity = d === null ? null : d.ok ? (d.route === 'upstream' ? d.identity : null) : d.identity
   // Only the normalised path: a query string may carry secrets (SPEC §8).
   deps.logger.info(
     {
       reqId: at.requestId,
       clientIp: d?.clientIp ?? req.socket.remoteAddress,
       method,
-      path: d?.ok ? d.path : undefined,
+      path: d?.path ?? undefined,
       decision: asked ? true : undefined,
       api: d?.api?.name,
       user: identity?.user,

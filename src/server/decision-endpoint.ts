@@ -24,7 +24,7 @@ export async function answerDecision(deps: ProxyDeps, at: Started, res: ServerRe
   const facts = factsOf(req)
   const ask = readDecisionRequest(facts, form, fa)
   if (!ask.ok) {
-    const denied: Denied = { ok: false, reason: ask.reason, detail: ask.detail, api: null, clientIp: ask.clientIp }
+    const denied: Denied = { ok: false, reason: ask.reason, detail: ask.detail, api: null, clientIp: ask.clientIp, path: null, identity: null }
     return refuse(deps, at, res, denied, { method: facts.method })
   }
   const asked: Asked = { method: ask.facts.method }

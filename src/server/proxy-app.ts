@@ -24,12 +24,13 @@ export { TUNNEL_RECHECK_MS } from './websocket-tunnel.js'
 
 export function createProxyHandlers(deps: ProxyDeps) {
   async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const at = startRequest(req)
     const rt = deps.runtime()
     if (rt.forwardAuth !== null) {
       const form = decisionForm(req.url ?? '', rt.forwardAuth.path)
-      if (form !== null) return answerDecision(deps, at, res, form, rt)
+      // The front proxy asking is a trusted caller (SPEC §12): its request id is taken like a trusted proxy's.
+      if (form !== null) return answerDecision(deps, startRequest(req, rt.forwardAuth.runtime), res, form, rt)
     }
+    const at = startRequest(req, rt)
     const d = await decideSafely(deps, factsOf(req), rt, at.requestId)
     if (d === null) {
       sendAnswer(res, answer('internal_error', { close: true, requestId: at.requestId }))
@@ -51,7 +52,7 @@ export function createProxyHandlers(deps: ProxyDeps) {
       return
     }
     const { req } = at
-    setClientIp(req, d.clientIp)
+    setClientIp(req, d.clientIp, at.requestId)
     req.url = d.target
     res.setHeader('x-request-id', at.requestId)
     res.once('close', () => logRequest(deps, at, res.statusCode, 'service', d))

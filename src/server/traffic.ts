@@ -7,6 +7,7 @@ import type { Runtime } from '../runtime/compile.js'
 import { decide, type DecideRuntime, type RequestFacts } from '../pipeline/decide.js'
 import type { Allowed, Decision } from '../pipeline/decision.js'
 import { buildUpstreamHeaders } from '../pipeline/identity-headers.js'
+import { requestIdIn } from '../pipeline/trace-context.js'
 import { OUTCOMES } from '../outcome/catalogue.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics } from '../telemetry/metrics.js'
@@ -34,8 +35,15 @@ export interface Started {
 let sequence = 0
 const instance = Math.random().toString(36).slice(2, 8)
 
-export function startRequest(req: IncomingMessage): Started {
-  return { req, requestId: `${instance}-${(++sequence).toString(36)}`, start: performance.now() }
+/** Whose word is taken for a request's id: the trusted proxies of SPEC §3.2 (for a decision request, its runtime's). */
+export type IdTrust = Pick<DecideRuntime, 'trustedProxies' | 'hasTrustedProxies'>
+
+/** A request's start: its id is a trusted proxy's valid X-Request-Id, else one of ours (trace-context.ts). */
+export function startRequest(req: IncomingMessage, trust: IdTrust): Started {
+  const start = performance.now()
+  const peer = req.socket.remoteAddress
+  const given = trust.hasTrustedProxies && peer !== undefined && trust.trustedProxies.has(peer) ? requestIdIn(req.rawHeaders) : null
+  return { req, requestId: given ?? `${instance}-${(++sequence).toString(36)}`, start }
 }
 
 /** What decide() reads of a request; kept for a tunnel, which is decided again while it lives. */
@@ -57,8 +65,10 @@ export async function decideSafely(deps: ProxyDeps, facts: RequestFacts, rt: Dec
 }
 
 /** The client's headers as the upstream gets them: identity headers stripped and set (SPEC §4). */
-export function upstreamHeaders(deps: ProxyDeps, req: IncomingMessage, d: Allowed, rt: Runtime): string[] {
+export function upstreamHeaders(deps: ProxyDeps, at: Started, d: Allowed, rt: Runtime): string[] {
+  const { req } = at
   return buildUpstreamHeaders(rt.headerPlan, req.rawHeaders, {
+    requestId: at.requestId,
     identity: d.identity,
     permissions: d.permissions,
     subjectType: d.subjectType,

@@ -44,6 +44,8 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
   constructor(
     private readonly res: ServerResponse,
     private readonly events: ExchangeEvents,
+    /** Returned to the client in place of any the upstream sent (README "Operations"). */
+    private readonly requestId: string,
     /** apis[].cors headers for this request's answer, or null. */
     private readonly cors: CorsHeaders | null = null,
   ) {}
@@ -58,7 +60,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
     if (this.res.destroyed) return controller.abort(new ClientGoneError('client closed the connection'))
     this.status = statusCode
     this.events.onUpstreamHeaders(performance.now() - this.sent)
-    const relayed = relayedHeaders(headers)
+    const relayed = relayedHeaders(headers, this.requestId)
     this.res.writeHead(statusCode, this.cors === null ? relayed : withCorsHeaders(relayed, this.cors))
   }
 
@@ -120,7 +122,7 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
       const [finalStatus, outcome] = endFailed(deps, at, res, err, status, d.cors)
       logRequest(deps, at, finalStatus, outcome, d, upstreamMs)
     },
-  }, d.cors)
+  }, at.requestId, d.cors)
   let body: Readable | null = null
   if (hasBody(req)) {
     body = bodyOf(req, d, rt)
@@ -128,7 +130,7 @@ export function forward(deps: ProxyDeps, at: Started, res: ServerResponse, d: Al
     body.on('error', (err: Error) => exchange.bodyFailed(err))
   }
   deps.pool().dispatch(
-    { method: req.method as Dispatcher.HttpMethod, path: rt.upstream.basePath + d.target, headers: upstreamHeaders(deps, req, d, rt), body },
+    { method: req.method as Dispatcher.HttpMethod, path: rt.upstream.basePath + d.target, headers: upstreamHeaders(deps, at, d, rt), body },
     exchange,
   )
 }
@@ -160,13 +162,13 @@ function bodyOf(req: IncomingMessage, d: Allowed, rt: Runtime): Readable {
   return req.headers['transfer-encoding'] === undefined ? req : limitBody(req, d.api?.maxBodyBytes ?? rt.maxBodyBytes)
 }
 
-/** The upstream's response headers minus hop-by-hop ones and any it named in Connection. */
-function relayedHeaders(h: IncomingHttpHeaders): string[] {
+/** The upstream's response headers minus hop-by-hop ones and any it named in Connection, with our request id. */
+function relayedHeaders(h: IncomingHttpHeaders, requestId: string): string[] {
   const connection = h.connection
   const named = connection === undefined ? null : new Set(String(connection).toLowerCase().split(',').map((t) => t.trim()))
-  const out: string[] = []
+  const out: string[] = ['x-request-id', requestId]
   for (const name in h) {
-    if (HOP_BY_HOP.has(name) || named?.has(name)) continue
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name === 'x-request-id') continue
     const v = h[name]
     if (v === undefined) continue
     if (typeof v === 'string') out.push(name, v)

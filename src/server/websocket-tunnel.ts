@@ -39,14 +39,14 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
   const tunnels = createTunnelSet(deps.runtime, deps.logger)
 
   return async function onUpgrade(req, socket, head) {
-    const at = startRequest(req)
+    const rt = deps.runtime()
+    const at = startRequest(req, rt)
     const { requestId } = at
     socket.on('error', () => socket.destroy())
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       writeAnswer(socket, answer('upgrade_unsupported', { requestId, close: true }))
       return
     }
-    const rt = deps.runtime()
     if (rt.forwardAuth !== null && decisionForm(req.url ?? '', rt.forwardAuth.path) !== null) {
       writeAnswer(socket, answer('upgrade_decision', { requestId, close: true }))
       return
@@ -85,7 +85,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
  */
 function connectUpstream(deps: ProxyDeps, at: Started, socket: Duplex, head: Buffer, d: Allowed, rt: Runtime, tunnels: TunnelSet): void {
   const { req, requestId } = at
-  const headers = upstreamHeaders(deps, req, d, rt)
+  const headers = upstreamHeaders(deps, at, d, rt)
   headers.push('Connection', 'Upgrade', 'Upgrade', 'websocket')
   const upstream = dialUpstream(rt)
   const upReq = http.request({
@@ -100,7 +100,7 @@ function connectUpstream(deps: ProxyDeps, at: Started, socket: Duplex, head: Buf
   upReq.once('upgrade', (upRes: IncomingMessage, upSocket: Duplex, upHead: Buffer) => {
     answered = true
     upstream.setTimeout(0)
-    socket.write(responseHead(upRes, false))
+    socket.write(responseHead(upRes, false, requestId))
     if (upHead.length > 0) socket.write(upHead)
     if (head.length > 0) upSocket.write(head)
     tunnels.open(requestId, factsOf(req), socket, upSocket)
@@ -110,7 +110,7 @@ function connectUpstream(deps: ProxyDeps, at: Started, socket: Duplex, head: Buf
     answered = true
     relaying = true
     upstream.setTimeout(0)
-    socket.write(responseHead(upRes, true))
+    socket.write(responseHead(upRes, true, requestId))
     upRes.pipe(socket)
     upRes.once('end', () => upstream.destroy())
     logRequest(deps, at, upRes.statusCode ?? 0, 'allowed', d)
@@ -235,12 +235,16 @@ async function closeReason(t: Tunnel, rt: Runtime): Promise<string | null> {
   return d.ok ? null : d.reason
 }
 
-/** The status line and headers of an upstream answer to an upgrade; `close` drops hop-by-hop ones and ends with Connection: close. */
-function responseHead(res: IncomingMessage, close: boolean): string {
-  let head = `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\n`
+/**
+ * The status line and headers of an upstream answer to an upgrade, with our request
+ * id in place of any the upstream sent; `close` drops hop-by-hop ones and ends with Connection: close.
+ */
+function responseHead(res: IncomingMessage, close: boolean, requestId: string): string {
+  let head = `HTTP/1.1 ${res.statusCode ?? 502} ${res.statusMessage ?? ''}\r\nx-request-id: ${requestId}\r\n`
   const raw = res.rawHeaders
   for (let i = 0; i < raw.length; i += 2) {
-    if (close && HOP_BY_HOP.has((raw[i] as string).toLowerCase())) continue
+    const name = (raw[i] as string).toLowerCase()
+    if ((close && HOP_BY_HOP.has(name)) || name === 'x-request-id') continue
     head += `${raw[i]}: ${raw[i + 1]}\r\n`
   }
   return `${head}${close ? 'connection: close\r\n' : ''}\r\n`

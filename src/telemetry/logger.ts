@@ -8,15 +8,31 @@ import { createStdoutSink } from './stdout-log.js'
 
 export type { Logger }
 
-export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
+export interface LogSettings {
+  readonly level: string
+  /** `name` ("level":"info", what log pipelines read: Loki, Elastic, Cloud Logging) or pino's `number` (30). */
+  readonly levelFormat?: 'name' | 'number'
+}
+
+export function createLogger(settings: LogSettings, destination?: NodeJS.WritableStream): Logger {
+  const byName = (settings.levelFormat ?? 'name') === 'name'
   return pino(
     {
-      level,
+      level: settings.level,
       base: { service: 'gatehouse' },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(byName ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
     },
     destination ?? stdout(),
   )
+}
+
+/** Whether a line pino wrote is a warning or worse: `{"level":"warn"…`, `"error"`, `"fatal"`, or 40 and above. */
+export function isUrgent(line: string): boolean {
+  const c = line.charCodeAt(9)
+  if (c !== 0x22) return c >= 0x34
+  const first = line.charCodeAt(10)
+  return first === 0x77 || first === 0x65 || first === 0x66
 }
 
 type SharedStdout = DestinationStream & { flush(): void; dropped(): number }
@@ -42,8 +58,8 @@ function stdout(): DestinationStream {
   shared = {
     write(line: string) {
       sink.write(line)
-      // Every line starts {"level":NN: 40 and above are warn, error and fatal.
-      if (line.charCodeAt(9) >= 52) sink.flush()
+      // Every line starts with its level (createLogger): warnings and worse go out at once.
+      if (isUrgent(line)) sink.flush()
     },
     flush: () => sink.flush(),
     dropped: () => sink.dropped(),

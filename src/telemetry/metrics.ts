@@ -7,6 +7,13 @@ import { droppedLogLines } from './logger.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service' | 'preflight'
 
+/** Who tried to log in to the token service: a user (Basic), an OAuth client, or an API key. */
+export type LoginAccount = 'user' | 'client' | 'api_key'
+/** Why a token-service login failed: a closed set (a key's reasons are the proxy's own). */
+export type LoginFailure = 'unknown_account' | 'wrong_secret' | 'malformed' | DenyReason
+/** What the token service issued: a JWT after a login, an API key, or a client-credentials token. */
+export type IssuedKind = 'jwt' | 'api_key' | 'client_token'
+
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 export interface Metrics {
@@ -19,7 +26,13 @@ export interface Metrics {
   authFailure(reason: DenyReason): void
   cache(hit: boolean): void
   reload(ok: boolean): void
+  loginFailure(account: LoginAccount, reason: LoginFailure): void
+  loginThrottled(account: Exclude<LoginAccount, 'api_key'>): void
+  credentialIssued(kind: IssuedKind): void
 }
+
+/** What the token service records (issuer/login-events.ts). */
+export type TokenServiceMetrics = Pick<Metrics, 'loginFailure' | 'loginThrottled' | 'credentialIssued'>
 
 export interface MetricSources {
   /** Per JWKS issuer: fetch counters and last success (ms epoch), read at scrape time. */
@@ -31,23 +44,28 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 
 export function createMetrics(sources: MetricSources): Metrics {
   const registry = new client.Registry()
+  registerProcessMetrics(registry)
+  const recorders = { ...requestMetrics(registry), ...outcomeMetrics(registry), ...tokenServiceMetrics(registry) }
+  registerScrapedMetrics(registry, sources)
+  return { registry, ...recorders }
+}
+
+/** prom-client's process and Node metrics, under gatehouse_. */
+function registerProcessMetrics(registry: client.Registry): void {
   client.collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' })
   // prom-client names these gauges *_total, which Prometheus reserves for counters
   // (promtool check metrics refuses them); the resource-count gauges say the same.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(`gatehouse_${name}`)
   }
+}
 
+/** Every request's count and durations (SPEC §7): updated once per request, so children are kept per label set. */
+function requestMetrics(registry: client.Registry): Pick<Metrics, 'request' | 'upstream' | 'decision'> {
   const requests = new client.Counter({
     name: 'gatehouse_requests_total',
     help: 'Requests on the traffic port, by API, method, status class and outcome.',
     labelNames: ['api', 'method', 'status_class', 'outcome'] as const,
-    registers: [registry],
-  })
-  const authFailures = new client.Counter({
-    name: 'gatehouse_auth_failures_total',
-    help: 'Requests refused by the pipeline, by reason (SPEC §3).',
-    labelNames: ['reason'] as const,
     registers: [registry],
   })
   const duration = new client.Histogram({
@@ -68,6 +86,42 @@ export function createMetrics(sources: MetricSources): Metrics {
     name: 'gatehouse_decision_duration_seconds',
     help: 'Time spent deciding a request (path, address, credential, permission), before any forwarding.',
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  })
+
+  // Children are looked up once per label combination, not hashed per request.
+  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>()
+  const durationChildren = new Map<string, ReturnType<typeof duration.labels>>()
+  const upstreamChildren = new Map<string, ReturnType<typeof upstreamDuration.labels>>()
+  return {
+    request(api, method, status, outcome, seconds) {
+      const m = METHODS.has(method) ? method : 'OTHER'
+      const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other'
+      const key = `${api}\u0000${m}\u0000${cls}\u0000${outcome}`
+      let child = requestChildren.get(key)
+      if (!child) requestChildren.set(key, (child = requests.labels(api, m, cls, outcome)))
+      child.inc()
+      let d = durationChildren.get(outcome)
+      if (!d) durationChildren.set(outcome, (d = duration.labels(outcome)))
+      d.observe(seconds)
+    },
+    upstream(api, seconds) {
+      let child = upstreamChildren.get(api)
+      if (!child) upstreamChildren.set(api, (child = upstreamDuration.labels(api)))
+      child.observe(seconds)
+    },
+    decision(seconds) {
+      decisionDuration.observe(seconds)
+    },
+  }
+}
+
+/** Why requests failed, and how the verified-credential cache and reloads fare. */
+function outcomeMetrics(registry: client.Registry): Pick<Metrics, 'upstreamError' | 'authFailure' | 'cache' | 'reload'> {
+  const authFailures = new client.Counter({
+    name: 'gatehouse_auth_failures_total',
+    help: 'Requests refused by the pipeline, by reason (SPEC §3).',
+    labelNames: ['reason'] as const,
     registers: [registry],
   })
   const upstreamErrors = new client.Counter({
@@ -92,6 +146,57 @@ export function createMetrics(sources: MetricSources): Metrics {
     labelNames: ['result'] as const,
     registers: [registry],
   })
+  return {
+    upstreamError(kind) {
+      upstreamErrors.labels(kind).inc()
+    },
+    authFailure(reason) {
+      authFailures.labels(OUTCOMES[reason].metricReason ?? reason).inc()
+    },
+    cache(hit) {
+      ;(hit ? cacheHits : cacheMisses).inc()
+    },
+    reload(ok) {
+      reloads.labels(ok ? 'ok' : 'failed').inc()
+    },
+  }
+}
+
+/** The token service's logins and what it issued; labels are closed sets, never a user or client name. */
+function tokenServiceMetrics(registry: client.Registry): TokenServiceMetrics {
+  const failures = new client.Counter({
+    name: 'gatehouse_token_service_login_failures_total',
+    help: 'Failed logins to the token service, by account kind (user, client, api_key) and reason.',
+    labelNames: ['account', 'reason'] as const,
+    registers: [registry],
+  })
+  const throttled = new client.Counter({
+    name: 'gatehouse_token_service_logins_throttled_total',
+    help: 'Logins refused with 429 by the login throttle before any password check, by account kind.',
+    labelNames: ['account'] as const,
+    registers: [registry],
+  })
+  const issued = new client.Counter({
+    name: 'gatehouse_token_service_credentials_issued_total',
+    help: 'Credentials issued by the token service, by kind (jwt, api_key, client_token).',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  })
+  return {
+    loginFailure(account, reason) {
+      failures.labels(account, reason).inc()
+    },
+    loginThrottled(account) {
+      throttled.labels(account).inc()
+    },
+    credentialIssued(kind) {
+      issued.labels(kind).inc()
+    },
+  }
+}
+
+/** Metrics read from their sources when scraped: JWKS health, dropped log lines, the store. */
+function registerScrapedMetrics(registry: client.Registry, sources: MetricSources): void {
   new client.Gauge({
     name: 'gatehouse_jwks_last_success_timestamp_seconds',
     help: 'When each remote JWKS was last fetched successfully (0 = never).',
@@ -137,44 +242,4 @@ export function createMetrics(sources: MetricSources): Metrics {
       this.set((await sources.storeUp()) ? 1 : 0)
     },
   })
-
-  // Children are looked up once per label combination, not hashed per request.
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>()
-  const durationChildren = new Map<string, ReturnType<typeof duration.labels>>()
-  const upstreamChildren = new Map<string, ReturnType<typeof upstreamDuration.labels>>()
-
-  return {
-    registry,
-    request(api, method, status, outcome, seconds) {
-      const m = METHODS.has(method) ? method : 'OTHER'
-      const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other'
-      const key = `${api}\u0000${m}\u0000${cls}\u0000${outcome}`
-      let child = requestChildren.get(key)
-      if (!child) requestChildren.set(key, (child = requests.labels(api, m, cls, outcome)))
-      child.inc()
-      let d = durationChildren.get(outcome)
-      if (!d) durationChildren.set(outcome, (d = duration.labels(outcome)))
-      d.observe(seconds)
-    },
-    upstream(api, seconds) {
-      let child = upstreamChildren.get(api)
-      if (!child) upstreamChildren.set(api, (child = upstreamDuration.labels(api)))
-      child.observe(seconds)
-    },
-    decision(seconds) {
-      decisionDuration.observe(seconds)
-    },
-    upstreamError(kind) {
-      upstreamErrors.labels(kind).inc()
-    },
-    authFailure(reason) {
-      authFailures.labels(OUTCOMES[reason].metricReason ?? reason).inc()
-    },
-    cache(hit) {
-      ;(hit ? cacheHits : cacheMisses).inc()
-    },
-    reload(ok) {
-      reloads.labels(ok ? 'ok' : 'failed').inc()
-    },
-  }
 }

@@ -18,6 +18,7 @@ const DECIDE = '/_gatehouse/decide'
 let f: Fixture
 let port: number
 let readKey: string
+let readKeyId: string
 before(async () => {
   f = await startFixture({
     // No trustedProxies: only trustedCallers make a peer's X-Forwarded-For believed here (§12).
@@ -25,7 +26,9 @@ before(async () => {
     forwardAuth: { path: DECIDE, trustedCallers: ['127.0.0.1/32'] },
   })
   port = Number(new URL(f.gh.url.replace('[::]', '127.0.0.1')).port)
-  readKey = (await createKey(f.gh.gh.store, { user: 'bob', permissions: { users: 'r' } })).key
+  const made = await createKey(f.gh.gh.store, { user: 'bob', permissions: { users: 'r' } })
+  readKey = made.key
+  readKeyId = made.record.id
 })
 after(() => f.close())
 
@@ -373,16 +376,29 @@ describe('the decision counts and logs like the request it decided', () => {
     const line = f.gh.logs().find((l) => l.reqId === id)
     assert.ok(line, 'one log line per decision')
     assert.equal(line.method, 'PUT')
-    assert.equal(line.path, undefined) // refusals log no path, like proxied refusals
+    // README "Operations": a refusal's line carries what was known, the verified key's user and id too.
+    assert.equal(line.path, '/api/v1/users/7')
+    assert.equal(line.api, 'users')
     assert.equal(line.reason, 'permission_insufficient')
     assert.equal(line.decision, true)
-    assert.equal(line.user, undefined)
+    assert.equal(line.user, 'bob')
+    assert.equal(line.credentialId, readKeyId)
     const ok = await ask(DECIDE, { 'x-api-key': readKey, ...named('GET', '/api/v1/users/./7') })
     const okLine = f.gh.logs().find((l) => l.reqId === ok.headers['x-request-id'])
     assert.equal(okLine?.path, '/api/v1/users/7')
     assert.equal(okLine?.user, 'bob')
     assert.equal(okLine?.status, 200)
     assert.ok(!f.gh.logText().includes(readKey), 'the key never reaches the log')
+  })
+
+  test("a trusted caller's X-Request-Id (nginx $request_id) is the decision's id: answered and logged", async () => {
+    const id = '9f1c3e5a7b2d4f6081a3c5e7092b4d6f'
+    const ok = await ask(DECIDE, { 'x-api-key': readKey, 'x-request-id': id, ...named('GET', '/api/v1/users/9') })
+    assert.equal(ok.status, 200)
+    assert.equal(ok.headers['x-request-id'], id)
+    assert.equal(f.gh.logs().find((l) => l.reqId === id)?.path, '/api/v1/users/9')
+    const refused = await refusedWith(ask(DECIDE, { 'x-request-id': `${id}-2`, ...named('GET', '/api/v1/users/9') }), 401, 'credential_missing')
+    assert.equal(refused.headers['x-request-id'], `${id}-2`)
   })
 })
 

@@ -79,6 +79,7 @@ describe('buildUpstreamHeaders properties', () => {
             peerIp: '127.0.0.1',
             peerTrusted,
             proto: 'http',
+            requestId: 'req-1',
           })
           const names = out.filter((_, i) => i % 2 === 0)
           const identityNames = names.filter((n) => canonical(n).startsWith(canonicalPrefix))
@@ -130,6 +131,7 @@ describe('buildUpstreamHeaders properties', () => {
           peerIp: '203.0.113.9',
           peerTrusted: false,
           proto: 'http',
+          requestId: 'req-1',
         })
         const values = new Map<string, string>()
         for (let i = 0; i < out.length; i += 2) if ((out[i] as string).startsWith('X-Auth-')) values.set(out[i] as string, out[i + 1] as string)

@@ -3,7 +3,7 @@
 // exits through process.exit() with whatever is still buffered.
 import { createLogger } from '../../src/telemetry/logger.js'
 
-const logger = createLogger('info')
+const logger = createLogger({ level: 'info', levelFormat: process.env.LEVEL_FORMAT === 'number' ? 'number' : 'name' })
 const lines = Number(process.argv[2] ?? 1)
 const waitMs = Number(process.argv[3] ?? 0)
 setTimeout(() => {

@@ -11,7 +11,7 @@ const block = (ms: number) => {
     // blocked on purpose
   }
 }
-const logger = createLogger('info')
+const logger = createLogger({ level: 'info', levelFormat: process.env.LEVEL_FORMAT === 'number' ? 'number' : 'name' })
 logger.info('before')
 logger.warn('careful')
 block(2000)

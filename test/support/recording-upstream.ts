@@ -12,7 +12,8 @@ export interface SeenRequest {
 }
 
 export type Behaviour =
-  | { kind: 'echo' }
+  /** `headers`: added to the answer (an upstream that sets its own X-Request-Id, say). */
+  | { kind: 'echo'; headers?: Record<string, string> }
   /** Never answers (for the 504 test). */
   | { kind: 'silent' }
   /** Sends `bytes` of body, generated, without holding it in memory. */
@@ -64,7 +65,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         return
       }
       const body = JSON.stringify({ method: req.method, url: req.url, bodyBytes })
-      res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'recording' })
+      res.writeHead(200, { 'content-type': 'application/json', 'x-upstream': 'recording', ...(b.kind === 'echo' ? b.headers : {}) })
       res.end(req.method === 'HEAD' ? undefined : body)
     })
   })

@@ -21,6 +21,7 @@ const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
   peerIp: '203.0.113.9',
   peerTrusted: false,
   proto: 'https',
+  requestId: 'req-1',
   ...over,
 })
 
@@ -226,5 +227,30 @@ describe('buildUpstreamHeaders', () => {
   it('sets X-Forwarded-Proto from the connection', () => {
     const out = buildUpstreamHeaders(plan, ['X-Forwarded-Proto', 'https'], ctx({ proto: 'http' }))
     assert.deepEqual(values(out, 'X-Forwarded-Proto'), ['http'])
+  })
+})
+
+describe('request id and trace context (README "Operations")', () => {
+  const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+  it("replaces the caller's X-Request-Id lines with ours", () => {
+    const out = buildUpstreamHeaders(plan, ['X-Request-Id', 'theirs', 'x-request-id', 'theirs-2', 'X_Request_Id', 'theirs-3'], ctx({ requestId: 'ours-1' }))
+    assert.deepEqual(values(out, 'X-Request-Id'), ['ours-1'])
+    assert.ok(!out.includes('theirs-3'))
+  })
+  it('passes a valid traceparent and every tracestate line on unchanged', () => {
+    const out = buildUpstreamHeaders(plan, ['traceparent', VALID, 'tracestate', 'a=1', 'TraceState', 'b=2'], ctx())
+    assert.deepEqual(values(out, 'traceparent'), [VALID])
+    assert.deepEqual(values(out, 'tracestate'), ['a=1', 'b=2'])
+  })
+  it('drops a malformed or repeated traceparent, and the tracestate with it; a tracestate alone too', () => {
+    for (const raw of [
+      ['traceparent', VALID.toUpperCase(), 'tracestate', 'a=1'],
+      ['traceparent', VALID, 'Traceparent', VALID, 'tracestate', 'a=1'],
+      ['tracestate', 'a=1'],
+    ]) {
+      const out = buildUpstreamHeaders(plan, raw, ctx())
+      assert.deepEqual(values(out, 'traceparent'), [], JSON.stringify(raw))
+      assert.deepEqual(values(out, 'tracestate'), [], JSON.stringify(raw))
+    }
   })
 })

@@ -57,30 +57,34 @@ test('…and so does one that keeps logging into the broken pipe', { timeout: 30
   assert.equal(r.code, 0)
 })
 
-test('a warning is written at once, not held for the next batch', { timeout: 30_000 }, async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', WARN_CHILD], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
-  let err = ''
-  const marker = new Promise<string>((resolve) =>
-    child.stderr.setEncoding('utf8').on('data', (c: string) => {
-      err += c
-      if (err.includes('marker')) resolve(out) // stdout as it was when the marker came
-    }),
-  )
-  const closed = new Promise((resolve) => child.on('close', resolve))
-  try {
-    const atMarker = await Promise.race([marker, closed.then(() => null)])
-    assert.notEqual(atMarker, null, `the child wrote no marker: ${err.slice(0, 300)}`)
-    const lines = (atMarker as string).trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string })
-    assert.deepEqual(
-      lines.map((l) => [l.level, l.msg]),
-      [
-        [30, 'before'],
-        [40, 'careful'],
-      ],
+// README "Operations": levels as names by default, the way log pipelines read them;
+// `log.levelFormat: number` keeps pino's numbers. Either way a warning is not held back.
+for (const [format, expected] of [
+  ['name', [['info', 'before'], ['warn', 'careful']]],
+  ['number', [[30, 'before'], [40, 'careful']]],
+] as const) {
+  test(`a warning is written at once, not held for the next batch (levels as ${format}s)`, { timeout: 30_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WARN_CHILD], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LEVEL_FORMAT: format } })
+    let out = ''
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c))
+    let err = ''
+    const marker = new Promise<string>((resolve) =>
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        err += c
+        if (err.includes('marker')) resolve(out) // stdout as it was when the marker came
+      }),
     )
-  } finally {
-    child.kill('SIGKILL')
-  }
-})
+    const closed = new Promise((resolve) => child.on('close', resolve))
+    try {
+      const atMarker = await Promise.race([marker, closed.then(() => null)])
+      assert.notEqual(atMarker, null, `the child wrote no marker: ${err.slice(0, 300)}`)
+      const lines = (atMarker as string).trim().split('\n').map((l) => JSON.parse(l) as { level: unknown; msg: string })
+      assert.deepEqual(
+        lines.map((l) => [l.level, l.msg]),
+        expected,
+      )
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+}
