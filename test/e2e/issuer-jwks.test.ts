@@ -25,6 +25,7 @@ import {
   writeAtomically,
   type TokenServiceFixture,
 } from '../support/token-service.js'
+import { request } from '../support/http.js'
 
 type KeyKind = 'rsa' | 'ec' | 'ed25519'
 function privatePem(kind: KeyKind): string {
@@ -47,9 +48,7 @@ async function jwksOf(ts: TokenServiceFixture): Promise<Jwk[]> {
 }
 
 async function statusWith(ts: TokenServiceFixture | { base: string }, token: string, method = 'GET'): Promise<number> {
-  const res = await fetch(`${ts.base}/api/v1/users/1`, { method, headers: bearer(token) })
-  await res.arrayBuffer()
-  return res.status
+  return (await request(`${ts.base}/api/v1/users/1`, { method, headers: bearer(token) })).status
 }
 
 describe('the JWKS document (#92)', () => {

@@ -4,6 +4,7 @@
 import { makeKeyPair, jwksOf, mintJwt, bytes, type TestKey } from './mint.js'
 import { startJwksServer, type JwksServer } from './jwks-server.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
+import { request, type Reply } from './http.js'
 import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
 import type { JWTPayload } from 'jose'
 
@@ -74,15 +75,15 @@ export async function startFixture(extraConfig: Record<string, unknown> = {}): P
   }
 }
 
-/** fetch through Gatehouse, as if from `clientIp` behind the trusted loopback proxy when given. */
+/** A request through Gatehouse, as if from `clientIp` behind the trusted loopback proxy when given. */
 export function call(
   f: Fixture,
   path: string,
   init: { method?: string; headers?: Record<string, string>; body?: string; clientIp?: string } = {},
-): Promise<Response> {
+): Promise<Reply> {
   const headers: Record<string, string> = { ...init.headers }
   if (init.clientIp) headers['x-forwarded-for'] = init.clientIp
-  return fetch(f.gh.url.replace('[::]', '127.0.0.1') + path, { method: init.method ?? 'GET', headers, body: init.body ?? null, redirect: 'manual' })
+  return request(f.gh.url.replace('[::]', '127.0.0.1') + path, { method: init.method ?? 'GET', headers, body: init.body ?? null })
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
