@@ -13,7 +13,7 @@ import { decodeProtectedHeader, SignJWT, importPKCS8 } from 'jose'
 import { stringify } from 'yaml'
 import { pollUntil, serveConfig, startServe, type ServeProcess } from '../support/gatehouse-process.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import {
   apiKey,
   basic,

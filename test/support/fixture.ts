@@ -5,7 +5,7 @@ import { makeKeyPair, jwksOf, mintJwt, bytes, type TestKey } from './mint.js'
 import { startJwksServer, type JwksServer } from './jwks-server.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
 import { request, type Reply } from './http.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 import type { JWTPayload } from 'jose'
 
 export const HS_SECRET = 'an-hs256-secret-of-at-least-32-bytes-for-tests!'
@@ -33,14 +33,16 @@ export async function startFixture(extraConfig: Record<string, unknown> = {}): P
   const gh = await startTestGatehouse(
     {
       listen: '[::]:0',
-      upstream: { url: upstream.url, timeoutMs: 1500, connectTimeoutMs: 1000 },
-      trustedProxies: ['127.0.0.1/32'],
-      apis: [
-        { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
-        { name: 'sessions', prefixes: ['/api/v1/sessions'] },
-        { name: 'version', prefixes: ['/api/v1/version'], public: true },
-      ],
-      unmatched: 'deny',
+      ...presets.proxy(
+        upstream.url,
+        [
+          { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
+          { name: 'sessions', prefixes: ['/api/v1/sessions'] },
+          { name: 'version', prefixes: ['/api/v1/version'], public: true },
+        ],
+        { timeoutMs: 1500, connectTimeoutMs: 1000 },
+      ),
+      ...presets.trustLoopback,
       ipFilter: { allow: [], deny: ['198.51.100.0/24', '2001:db8:bad::/48'] },
       jwt: {
         leewaySeconds: 30,

@@ -9,7 +9,7 @@ import path from 'node:path'
 import { stringify } from 'yaml'
 import { serveConfig, startServe, type ServeProcess } from './gatehouse-process.js'
 import { request, type Reply } from './http.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 import { basic, defaultUsers, PREFIX } from './token-service.js'
 
 export interface Replica {
@@ -26,7 +26,7 @@ export interface Replica {
 
 export interface ReplicaFiles {
   readonly dir: string
-  /** A config (without listeners) every replica shares. */
+  /** A config (without listeners) every replica shares, its store section from `store` (e.g. presets.redisStore(url)). */
   config(store: Record<string, unknown>): Record<string, unknown>
   close(): Promise<void>
 }
@@ -40,13 +40,15 @@ export async function replicaFiles(upstreamUrl: string): Promise<ReplicaFiles> {
   return {
     dir,
     config: (store) => ({
-      upstream: { url: upstreamUrl, timeoutMs: 3000, connectTimeoutMs: 1000 },
-      apis: [
-        { name: 'users', prefixes: ['/api/v1/users'] },
-        { name: 'version', prefixes: ['/api/v1/version'], public: true },
-      ],
-      unmatched: 'deny',
-      store: { path: './apikeys.json', ...store },
+      ...presets.proxy(
+        upstreamUrl,
+        [
+          { name: 'users', prefixes: ['/api/v1/users'] },
+          { name: 'version', prefixes: ['/api/v1/version'], public: true },
+        ],
+        { timeoutMs: 3000, connectTimeoutMs: 1000 },
+      ),
+      store: { path: './apikeys.json', ...(store.store as Record<string, unknown>) },
       issuer: { usersFile: path.join(dir, 'users.yaml'), signingKeyFile: path.join(dir, 'jwt-key.pem'), jwtMaxTtl: 'PT12H' },
     }),
     close: () => rm(dir, { recursive: true, force: true }),

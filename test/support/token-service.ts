@@ -11,7 +11,7 @@ import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
 import { writeAtomically } from './gatehouse-process.js'
 import { request, type Reply } from './http.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 
 export const PREFIX = '/_gatehouse'
 
@@ -139,18 +139,21 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   const users = opts.users ?? (await defaultUsers())
   const clients = opts.clients ?? (await defaultClients())
   const upstream = await startRecordingUpstream()
-  const issuer = { usersFile: './users.yaml', clientsFile: './clients.yaml', jwtMaxTtl: 'PT12H', jwtDefaultTtl: 'PT30M', ...opts.issuer }
+  const service = presets.tokenService({ jwtMaxTtl: 'PT12H', jwtDefaultTtl: 'PT30M', ...opts.issuer })
+  const issuer = service.issuer as Record<string, unknown>
   const config: Record<string, unknown> = {
-    upstream: { url: upstream.url, timeoutMs: 3000, connectTimeoutMs: 1000 },
+    ...presets.proxy(
+      upstream.url,
+      [
+        { name: 'users', prefixes: ['/api/v1/users'] },
+        { name: 'sessions', prefixes: ['/api/v1/sessions'] },
+        { name: 'version', prefixes: ['/api/v1/version'], public: true },
+      ],
+      { timeoutMs: 3000, connectTimeoutMs: 1000 },
+    ),
     // X-Forwarded-For from the loopback test client is believed, so tests can act from distinct addresses.
-    trustedProxies: ['127.0.0.1/32'],
-    apis: [
-      { name: 'users', prefixes: ['/api/v1/users'] },
-      { name: 'sessions', prefixes: ['/api/v1/sessions'] },
-      { name: 'version', prefixes: ['/api/v1/version'], public: true },
-    ],
-    unmatched: 'deny',
-    issuer,
+    ...presets.trustLoopback,
+    ...service,
     ...opts.config,
   }
   let th: TestGatehouse
