@@ -88,7 +88,8 @@ export async function startTestGatehouse(config: Section, opts: StartOptions = {
     writeConfig: (c) => writeFile(configFile, stringify(full(c))),
     async close() {
       await gh.shutdown(1000)
-      await rm(dir, { recursive: true, force: true })
+      // Retried: a file written at the last moment (ENOTEMPTY) must not fail the test's after hook.
+      await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
     },
   }
 }
