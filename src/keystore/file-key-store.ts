@@ -1,25 +1,14 @@
 // The embedded KeyStore (SPEC §5, §8): a JSON file `{ "version": 1, "keys": [...] }`.
-// Reads come from a Map in memory. Writes go through one in-process queue and,
-// across processes, a lock file; each is a read-modify-write of the file as it is
-// on disk, written to a temp file, fsynced and renamed over, so a crash leaves the
-// old or the new file and concurrent writers never lose each other's keys.
+// Reads come from a Map in memory. Writes go through key-file-writer.ts (one queue,
+// the lock file, read-modify-write of the file on disk), each written to a temp
+// file, fsynced and renamed over, so a crash leaves the old or the new file.
 // Changes by other processes (the `keys` CLI) are picked up within one second (SPEC §1).
 import { watch } from 'node:fs'
 import { mkdir, stat } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { denyListPathFor, FileJwtDenyList } from './file-jwt-deny-list.js'
-import { withFileLock } from './file-lock.js'
-import {
-  byCreation,
-  errorCode,
-  fileSignature,
-  KeyFileInvalidError,
-  readKeyFile,
-  removeOrphanTempFiles,
-  writeKeyFile,
-  type Records,
-  type Snapshot,
-} from './key-file.js'
+import { byCreation, errorCode, fileSignature, KeyFileInvalidError, readKeyFile, type Records, type Snapshot } from './key-file.js'
+import { KeyFileWriter, type Apply } from './key-file-writer.js'
 import { applyPatch, validateRecord } from './key-record.js'
 import {
   KeyExistsError,
@@ -44,13 +33,6 @@ export interface FileKeyStoreOptions {
   readonly touchFlushMs?: number
 }
 
-/** One queued change: mutates the working copy (or throws, leaving it untouched). */
-type Mutation = {
-  apply(records: Records): { value: unknown; changed: boolean }
-  resolve(value: unknown): void
-  reject(err: unknown): void
-}
-
 const stderrLogger = {
   warn(obj: object, msg: string): void {
     process.stderr.write(`${JSON.stringify({ level: 'warn', time: Date.now(), ...obj, msg })}\n`)
@@ -67,16 +49,13 @@ class FileKeyStore implements KeyStore {
   private records: Records = new Map()
   private signature: string | null = null
   private rejectedSignature: string | null = null
-  private serial: Promise<void> = Promise.resolve()
-  private pending: Mutation[] = []
-  private commitQueued = false
   private checkQueued = false
   private touches = new Map<string, number>()
   private readonly listeners = new Set<(change: KeyChange) => void>()
   private readonly stops: Array<() => void> = []
   private readonly dir: string
   private readonly logger: { warn(obj: object, msg: string): void }
-  private tempsCleaned = false
+  private readonly writer: KeyFileWriter
   private loaded = false
   private closed = false
   private closing: Promise<void> | null = null
@@ -91,6 +70,7 @@ class FileKeyStore implements KeyStore {
     this.logger = opts.logger ?? stderrLogger
     const now = opts.now ?? Date.now
     this.jwts = new FileJwtDenyList(denyListPathFor(path), () => Math.floor(now() / 1000), (obj, msg) => this.logger.warn(obj, msg))
+    this.writer = new KeyFileWriter(path, (snapshot) => this.install(snapshot), opts.now)
   }
 
   async load(): Promise<void> {
@@ -178,68 +158,15 @@ class FileKeyStore implements KeyStore {
     for (const stop of this.stops.splice(0)) stop()
     await this.flushTouches().catch((err: unknown) => this.warnFlush(err))
     this.closed = true
-    await this.serial
+    await this.writer.idle()
   }
 
-  // --- the queue -------------------------------------------------------------
-
-  private enqueue(task: () => Promise<void>): Promise<void> {
-    const run = this.serial.then(task)
-    this.serial = run.catch(() => undefined)
-    return run
-  }
+  // --- writes ----------------------------------------------------------------
 
   /** Mutations queued while a commit waits are applied together: one lock, one fsync. */
-  private mutate(apply: Mutation['apply']): Promise<unknown> {
+  private mutate(apply: Apply): Promise<unknown> {
     if (this.closed) return Promise.reject(new StoreUnavailableError('key store is closed'))
-    return new Promise((resolve, reject) => {
-      this.pending.push({ apply, resolve, reject })
-      if (this.commitQueued) return
-      this.commitQueued = true
-      void this.enqueue(async () => {
-        this.commitQueued = false
-        await this.commit(this.pending.splice(0))
-      })
-    })
-  }
-
-  private async commit(batch: Mutation[]): Promise<void> {
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; err: unknown }> = []
-    try {
-      const snapshot = await this.withLock(async () => {
-        const disk = await readKeyFile(this.path) // the file as it is now: another process may have written it
-        const next = new Map(disk.records)
-        let changed = false
-        for (const m of batch) {
-          try {
-            const r = m.apply(next)
-            changed ||= r.changed
-            outcomes.push({ ok: true, value: r.value })
-          } catch (err) {
-            outcomes.push({ ok: false, err })
-          }
-        }
-        return changed ? { records: next, signature: await writeKeyFile(this.path, next) } : disk
-      })
-      this.install(snapshot)
-    } catch (err) {
-      for (const m of batch) m.reject(err)
-      return
-    }
-    batch.forEach((m, i) => {
-      const o = outcomes[i]
-      if (o?.ok) m.resolve(o.value)
-      else m.reject(o?.err)
-    })
-  }
-
-  private async withLock<T>(fn: () => Promise<T>): Promise<T> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 })
-    return withFileLock(`${this.path}.lock`, async () => {
-      if (!this.tempsCleaned) await removeOrphanTempFiles(this.path)
-      this.tempsCleaned = true
-      return fn()
-    }, this.opts.now ? { now: this.opts.now } : {})
+    return this.writer.mutate(apply)
   }
 
   /** Writes the batched last-used times; on failure they stay batched and are retried. */
@@ -304,7 +231,7 @@ class FileKeyStore implements KeyStore {
   private scheduleCheck(): void {
     if (this.checkQueued || this.closed) return
     this.checkQueued = true
-    void this.enqueue(async () => {
+    void this.writer.enqueue(async () => {
       this.checkQueued = false
       await this.reloadIfChanged()
     })

@@ -15,15 +15,18 @@ import { ChangeFeed } from './change-feed.js'
 import { KeyExistsError, StoreUnavailableError, type ApiKeyPatch, type ApiKeyRecord, type KeyChange, type KeyStore } from './key-store.js'
 import { describeRedis, redisOptions, secretsOf, type StoreConfig } from '../config/redis-config.js'
 import {
+  changeMessage,
   decodeRecord,
   defineScripts,
   encodePatch,
   encodeRecord,
+  readChangeMessage,
   redisKeys,
   scanRevokedJwts,
   type RedisKeys,
   type RedisScripts,
 } from './redis-records.js'
+import { RedisFailures, withTimeout } from './redis-failures.js'
 import { RedisWatch, type StoreLogger } from './redis-watch.js'
 import { isJti, RevokedJwts, type RevokedJwt } from './revoked-jwts.js'
 import { TouchBatch } from './touch-batch.js'
@@ -66,12 +69,11 @@ class RedisKeyStore implements KeyStore {
   private readonly touches = new TouchBatch()
   private readonly feed: ChangeFeed
   private readonly logger: StoreLogger
-  private readonly secrets: string[]
+  private readonly failures: RedisFailures
   private readonly now: () => number
   private timer: NodeJS.Timeout | null = null
   private closed = false
   private closing: Promise<void> | null = null
-  private warned = new Map<string, string>()
   private lastError: string | null = null
 
   constructor(
@@ -80,7 +82,7 @@ class RedisKeyStore implements KeyStore {
   ) {
     this.logger = opts.logger ?? stderrLogger
     this.feed = new ChangeFeed((err) => this.logger.warn({ err: (err as Error).message }, 'key store change listener failed'))
-    this.secrets = secretsOf(store)
+    this.failures = new RedisFailures(this.logger, secretsOf(store))
     this.now = opts.now ?? Date.now
     this.keys = redisKeys(store.keyPrefix)
     this.cmd = defineScripts(new Redis(redisOptions(store, 'gatehouse')))
@@ -91,7 +93,7 @@ class RedisKeyStore implements KeyStore {
             channel: this.keys.channel,
             describe: describeRedis(store),
             logger: this.logger,
-            scrub: (text) => this.scrub(text),
+            scrub: (text) => this.failures.scrub(text),
             resync: async () => this.revoked.replace(await scanRevokedJwts(this.cmd, this.keys), this.seconds()),
             onMessage: (text) => this.onMessage(text),
             onResynced: () => this.feed.emit('all'),
@@ -101,7 +103,7 @@ class RedisKeyStore implements KeyStore {
   async open(): Promise<void> {
     if (this.opts.connect === false) return
     this.cmd.on('error', (err: Error) => {
-      this.lastError = this.scrub(err.message)
+      this.lastError = this.failures.scrub(err.message)
       this.watch?.connectionError(err) // without a listener ioredis prints every failed reconnect
     })
     const wait = this.opts.openTimeoutMs ?? 3000
@@ -111,7 +113,7 @@ class RedisKeyStore implements KeyStore {
       ? await this.watch.start(wait)
       : await withTimeout(connected.then(() => this.cmd.ping()), wait).then(
           () => true,
-          (err: unknown) => this.lastError ?? this.scrub((err as Error).message ?? String(err)),
+          (err: unknown) => this.lastError ?? this.failures.scrub((err as Error).message ?? String(err)),
         )
     if (ok !== true) {
       if (!this.watch) {
@@ -140,7 +142,7 @@ class RedisKeyStore implements KeyStore {
     const replies = (await this.call(() => pipeline.exec())) ?? []
     const out: ApiKeyRecord[] = []
     replies.forEach(([err, hash], i) => {
-      if (err) throw this.unavailable(err)
+      if (err) throw this.failures.unavailable(err)
       const r = this.withTouch(this.decode(ids[i] as string, hash as Record<string, string>))
       if (r && (filter.user === undefined || r.user === filter.user)) out.push(r)
     })
@@ -152,7 +154,7 @@ class RedisKeyStore implements KeyStore {
     if (!checked.ok) throw new TypeError(`invalid key record: ${checked.problems.join('; ')}`)
     const r = checked.record
     const created = await this.call(() =>
-      this.cmd.ghCreate(this.keys.record(r.id), this.keys.ids, this.keys.user(r.user), r.id, this.keys.channel, this.message([r.id]), ...encodeRecord(r)),
+      this.cmd.ghCreate(this.keys.record(r.id), this.keys.ids, this.keys.user(r.user), r.id, this.keys.channel, changeMessage(this.origin, [r.id]), ...encodeRecord(r)),
     )
     if (created !== 1) throw new KeyExistsError(`key id ${r.id} already exists`)
     await this.replicate()
@@ -167,7 +169,7 @@ class RedisKeyStore implements KeyStore {
     // Only the patched fields are written, and only if the record still exists: a
     // revoke racing this update on another replica wins or loses whole.
     const hash = await this.call(() =>
-      this.cmd.ghUpdate(this.keys.record(id), this.keys.channel, this.message([id]), ...encodePatch(patch, next.record)),
+      this.cmd.ghUpdate(this.keys.record(id), this.keys.channel, changeMessage(this.origin, [id]), ...encodePatch(patch, next.record)),
     )
     await this.replicate()
     this.feed.emit(Object.freeze([id]))
@@ -245,27 +247,12 @@ class RedisKeyStore implements KeyStore {
     try {
       return await fn()
     } catch (err) {
-      throw this.unavailable(err)
+      throw this.failures.unavailable(err)
     }
-  }
-
-  private unavailable(err: unknown): StoreUnavailableError {
-    if (err instanceof StoreUnavailableError) return err
-    return new StoreUnavailableError(`Redis: ${this.scrub(err instanceof Error ? err.message : String(err))}`)
-  }
-
-  private scrub(text: string): string {
-    let out = text
-    for (const s of this.secrets) out = out.split(s).join('***')
-    return out
   }
 
   private seconds(): number {
     return Math.floor(this.now() / 1000)
-  }
-
-  private message(ids: string[]): string {
-    return JSON.stringify({ o: this.origin, k: ids })
   }
 
   private decode(id: string, hash: Record<string, string> | readonly string[] | null): ApiKeyRecord | null {
@@ -273,7 +260,7 @@ class RedisKeyStore implements KeyStore {
     if (r === null) return null
     if (r.ok && r.record.id === id) return r.record
     // Field names only, never values: a message can be logged without leaking a hash.
-    this.warnOnce(`record:${id}`, { keyId: id, problems: r.ok ? ['record.id: does not match its key'] : r.problems }, 'invalid API key record in Redis; treated as absent')
+    this.failures.warnOnce(`record:${id}`, { keyId: id, problems: r.ok ? ['record.id: does not match its key'] : r.problems }, 'invalid API key record in Redis; treated as absent')
     return null
   }
 
@@ -283,22 +270,10 @@ class RedisKeyStore implements KeyStore {
   }
 
   private onMessage(text: string): void {
-    let m: { o?: unknown; k?: unknown; j?: unknown }
-    try {
-      m = JSON.parse(text) as typeof m
-    } catch {
-      return
-    }
-    if (m === null || typeof m !== 'object' || m.o === this.origin) return // our own writes were reported when made
-    if (Array.isArray(m.j)) {
-      for (const e of m.j as unknown[]) {
-        if (Array.isArray(e) && isJti(e[0]) && Number.isSafeInteger(e[1])) this.revoked.add(e[0], e[1] as number, this.seconds())
-      }
-    }
-    if (Array.isArray(m.k)) {
-      const ids = (m.k as unknown[]).filter((x): x is string => typeof x === 'string')
-      if (ids.length > 0) this.feed.emit(Object.freeze(ids))
-    }
+    const m = readChangeMessage(text, this.origin) // null for our own: our writes were reported when made
+    if (m === null) return
+    for (const [jti, until] of m.jwts) this.revoked.add(jti, until, this.seconds())
+    if (m.keyIds.length > 0) this.feed.emit(Object.freeze(m.keyIds))
   }
 
   /** After each write with store.waitReplicas set: the write is on that many replicas before it is answered. */
@@ -309,7 +284,7 @@ class RedisKeyStore implements KeyStore {
       const acked = await this.cmd.wait(n, Math.max(this.store.timeoutMs - 100, 10))
       if (acked < n) this.logger.warn({ acked, wanted: n }, 'a key store write reached fewer Redis replicas than store.waitReplicas')
     } catch (err) {
-      this.logger.warn({ err: this.scrub((err as Error).message) }, 'could not wait for Redis replicas')
+      this.logger.warn({ err: this.failures.scrub((err as Error).message) }, 'could not wait for Redis replicas')
     }
   }
 
@@ -319,32 +294,7 @@ class RedisKeyStore implements KeyStore {
     await this.touches.flush(
       TOUCH_BATCH,
       async (part) => void (await this.cmd.ghTouch(part.length, ...part.map(([id]) => this.keys.record(id)), ...part.map(([, at]) => String(at)))),
-      (err) => this.warnOnce('touch', { err: this.scrub((err as Error).message) }, 'could not write key last-used times; will retry'),
+      (err) => this.failures.warnOnce('touch', { err: this.failures.scrub((err as Error).message) }, 'could not write key last-used times; will retry'),
     )
   }
-
-  /** One warning per subject until its reason changes. */
-  private warnOnce(subject: string, obj: object, msg: string): void {
-    const text = JSON.stringify(obj)
-    if (this.warned.get(subject) === text) return
-    if (this.warned.size > 1000) this.warned.clear()
-    this.warned.set(subject, text)
-    this.logger.warn(obj, msg)
-  }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-    p.then(
-      (v) => {
-        clearTimeout(timer)
-        resolve(v)
-      },
-      (err: unknown) => {
-        clearTimeout(timer)
-        reject(err instanceof Error ? err : new Error(String(err)))
-      },
-    )
-  })
 }

@@ -10,6 +10,7 @@
 import type { Redis } from 'ioredis'
 import { validateRecord, type RecordResult } from './key-record.js'
 import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
+import { isJti } from './revoked-jwts.js'
 
 export interface RedisKeys {
   record(id: string): string
@@ -63,6 +64,27 @@ export function decodeRecord(hash: Record<string, string> | readonly string[] | 
     }
   }
   return validateRecord(value)
+}
+
+/** The message a write of `origin` publishes about the key ids it changed. */
+export function changeMessage(origin: string, ids: readonly string[]): string {
+  return JSON.stringify({ o: origin, k: ids })
+}
+
+/** What another replica's message says changed; null when it is not a message, or it is `ownOrigin`'s own. */
+export function readChangeMessage(text: string, ownOrigin: string): { keyIds: string[]; jwts: [string, number][] } | null {
+  let m: { o?: unknown; k?: unknown; j?: unknown }
+  try {
+    m = JSON.parse(text) as typeof m
+  } catch {
+    return null
+  }
+  if (m === null || typeof m !== 'object' || m.o === ownOrigin) return null
+  const jwts = (Array.isArray(m.j) ? (m.j as unknown[]) : []).filter(
+    (e): e is [string, number] => Array.isArray(e) && isJti(e[0]) && Number.isSafeInteger(e[1]),
+  )
+  const keyIds = (Array.isArray(m.k) ? (m.k as unknown[]) : []).filter((x): x is string => typeof x === 'string')
+  return { keyIds, jwts }
 }
 
 // KEYS: record, ids, user index. ARGV: id, channel, message, then field/value pairs.

@@ -4,13 +4,13 @@
 // of every outcome. Each check is also shown to fail on a broken input.
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { parse, stringify } from 'yaml'
 import { startLegacyApi, type LegacyApi } from '../../src/demo/legacy-api.js'
 import { runCli, serveConfig, startServe, type ServeProcess } from '../support/gatehouse-process.js'
+import { request } from '../support/http.js'
 import { findTool } from '../support/tools.js'
 import { KUSTOMIZE_DIR } from './support/paths.js'
 import { run, type RunResult } from './support/run.js'
@@ -163,7 +163,7 @@ describe('a real scrape of gatehouse serve after traffic', { skip: promtool.skip
     assert.equal(created.code, 0, created.stderr)
     const key = (JSON.parse(created.stdout) as { key: string }).key
     gh = await startServe(['--config', config])
-    const send = (method: string, p: string, headers: Record<string, string> = {}) => request(`${gh.proxyUrl}${p}`, method, headers)
+    const send = async (method: string, p: string, headers: Record<string, string> = {}) => (await request(`${gh.proxyUrl}${p}`, { method, headers, timeoutMs: 5000 })).status
     assert.equal(await send('GET', '/api/v1/version'), 200)
     assert.equal(await send('GET', '/api/v1/users'), 401)
     assert.equal(await send('GET', '/api/v1/users', { 'x-api-key': key }), 200)
@@ -217,15 +217,3 @@ describe('a real scrape of gatehouse serve after traffic', { skip: promtool.skip
     assert.deepEqual([...used].filter((m) => !exposed.has(m)), [])
   })
 })
-
-function request(url: string, method: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, timeout: 5000 }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)))
-    req.on('error', reject)
-    req.end()
-  })
-}

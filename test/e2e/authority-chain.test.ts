@@ -16,10 +16,10 @@ import {
   dave,
   defaultUsers,
   startTokenService,
-  type Reply,
   type TokenServiceFixture,
   type UserEntry,
 } from '../support/token-service.js'
+import type { Reply } from '../support/http.js'
 
 let ts: TokenServiceFixture
 // Starts at the real time: the revocation lists judge `exp` by it too.

@@ -1,12 +1,13 @@
 // `npm start` prints curl commands with the answer each should get; run every one
 // of them exactly as printed (README: every command works as written).
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
 import { promisify } from 'node:util'
+import { startDemo } from '../support/gatehouse-process.js'
 
 const run = promisify(execFile)
 const root = path.resolve(import.meta.dirname, '../..')
@@ -14,20 +15,13 @@ const root = path.resolve(import.meta.dirname, '../..')
 test('the demo starts, and every printed command answers as its comment says', async () => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-demo-'))
   let passed = false
-  const child = spawn(process.execPath, ['dist/demo/demo.js'], {
-    cwd: root,
-    env: { ...process.env, GATEHOUSE_DEMO_DIR: dir, GATEHOUSE_DEMO_PORT: '0', GATEHOUSE_DEMO_ADMIN_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // A start-up bound, not a claim under test: generous for a loaded machine.
+  const demo = await startDemo(dir, 60_000).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true })
+    throw err
   })
   try {
-    let out = ''
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()))
-    // A start-up bound, not a claim under test: generous for a loaded machine.
-    const deadline = Date.now() + 60_000
-    while (!out.includes('Stop with Ctrl-C.') && Date.now() < deadline && child.exitCode === null) await sleep(50)
-    assert.ok(out.includes('Stop with Ctrl-C.'), `demo did not start:\n${out}`)
-
+    const out = demo.output()
     const lines = out.split('\n').map((l) => l.trim())
     const checks: { expect: number; command: string }[] = []
     lines.forEach((line, i) => {
@@ -79,11 +73,7 @@ test('the demo starts, and every printed command answers as its comment says', a
     assert.equal(status, 401, 'a revoked key is refused within a few seconds')
     passed = true
   } finally {
-    child.kill('SIGTERM')
-    const code = await new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) resolve(child.exitCode)
-      else child.once('exit', (c) => resolve(c))
-    })
+    const { code } = await demo.stop()
     await rm(dir, { recursive: true, force: true })
     // Only after a run that got this far: a failure above must not be hidden behind a
     // SIGTERM that arrived before the demo had installed its handler.

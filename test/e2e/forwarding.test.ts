@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { WebSocket, WebSocketServer } from 'ws'
 import { createKey } from '../support/api-keys.js'
 import { bearer, call, startFixture, type Fixture } from '../support/fixture.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 import { startRecordingUpstream } from '../support/recording-upstream.js'
 
 let f: Fixture

@@ -10,7 +10,7 @@ import { createKey } from '../support/api-keys.js'
 import { caddyTool, freePort, nginxTool, readTemplate, startCaddy, startNginx, withDecisionCache, type FrontProxy } from '../support/front-proxy.js'
 import { startHttpTap, type HttpTap } from '../support/http-tap.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 
 const IDENTITY = ['x-auth-user', 'x-auth-actor', 'x-auth-method', 'x-auth-credential-id', 'x-auth-issuer', 'x-auth-permissions', 'x-auth-expires', 'x-auth-subject-type']
 const CHALLENGE = 'Bearer realm="gatehouse", ApiKey realm="gatehouse"'

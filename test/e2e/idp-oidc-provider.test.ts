@@ -8,8 +8,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { startOidcIdp, type OidcIdp } from '../support/oidc-idp.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import { waitFor } from '../support/wait.js'
+import { request } from '../support/http.js'
 
 const APIS = [
   { name: 'users', prefixes: ['/api/v1/users'] },
@@ -38,15 +39,11 @@ function configFor(upstream: RecordingUpstream, issuers: unknown[]) {
 }
 
 async function get(gh: TestGatehouse, path: string, token: string, method = 'GET') {
-  const res = await fetch(`${gh.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } })
-  await res.arrayBuffer()
-  return res.status
+  return (await request(`${gh.url}${path}`, { method, headers: { authorization: `Bearer ${token}` } })).status
 }
 
 async function readyz(gh: TestGatehouse): Promise<number> {
-  const res = await fetch(`${gh.adminUrl}/readyz`)
-  await res.arrayBuffer()
-  return res.status
+  return (await request(`${gh.adminUrl}/readyz`)).status
 }
 
 let upstream: RecordingUpstream

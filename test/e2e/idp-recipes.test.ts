@@ -13,7 +13,7 @@ import { checkConfig } from '../../src/cli/check-config.js'
 import { loadConfigFile } from '../../src/config/load.js'
 import { jwksOf, makeKeyPair, mintJwt, type TestKey } from '../support/mint.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import { IDP_RECIPES } from '../vectors/idp-tokens.js'
 
 const EXAMPLES = path.resolve(import.meta.dirname, '../../deploy/examples/idp')

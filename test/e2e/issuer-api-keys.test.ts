@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
-import { apiKey, basic, startTokenService, type Reply, type TokenServiceFixture } from '../support/token-service.js'
+import { apiKey, basic, startTokenService, type TokenServiceFixture } from '../support/token-service.js'
+import type { Reply } from '../support/http.js'
 
 let ts: TokenServiceFixture
 before(async () => {

@@ -14,7 +14,7 @@ import { chromium, type BrowserContext, type Locator, type Page } from 'playwrig
 import { stringify } from 'yaml'
 import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import { CHROMIUM_ARGS, chromiumTool } from '../support/chromium.js'
 
 const PREFIX = '/_gatehouse'

@@ -9,7 +9,8 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { decodeJwt, importPKCS8, SignJWT } from 'jose'
 import { generateApiKey } from '../../src/credentials/api-key.js'
-import { apiKey, basic, bearer, CLIENTS, startTokenService, type Reply, type TokenServiceFixture } from '../support/token-service.js'
+import { apiKey, basic, bearer, CLIENTS, startTokenService, type TokenServiceFixture } from '../support/token-service.js'
+import type { Reply } from '../support/http.js'
 
 let ts: TokenServiceFixture
 /** bob's JWT (users:r) and API key. */

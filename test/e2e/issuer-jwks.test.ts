@@ -13,7 +13,7 @@ import { decodeProtectedHeader, SignJWT, importPKCS8 } from 'jose'
 import { stringify } from 'yaml'
 import { pollUntil, serveConfig, startServe, type ServeProcess } from '../support/gatehouse-process.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import {
   apiKey,
   basic,
@@ -25,6 +25,7 @@ import {
   writeAtomically,
   type TokenServiceFixture,
 } from '../support/token-service.js'
+import { request } from '../support/http.js'
 
 type KeyKind = 'rsa' | 'ec' | 'ed25519'
 function privatePem(kind: KeyKind): string {
@@ -47,9 +48,7 @@ async function jwksOf(ts: TokenServiceFixture): Promise<Jwk[]> {
 }
 
 async function statusWith(ts: TokenServiceFixture | { base: string }, token: string, method = 'GET'): Promise<number> {
-  const res = await fetch(`${ts.base}/api/v1/users/1`, { method, headers: bearer(token) })
-  await res.arrayBuffer()
-  return res.status
+  return (await request(`${ts.base}/api/v1/users/1`, { method, headers: bearer(token) })).status
 }
 
 describe('the JWKS document (#92)', () => {

@@ -14,9 +14,9 @@ import {
   dave,
   defaultUsers,
   startTokenService,
-  type Reply,
   type TokenServiceFixture,
 } from '../support/token-service.js'
+import type { Reply } from '../support/http.js'
 
 // erin's password is longer than the 72 bytes bcrypt reads (security-cases #82).
 const ERIN_PASSWORD = `${'E'.repeat(72)}-the-tail-bcrypt-ignores`

@@ -10,9 +10,9 @@ import {
   CLIENTS,
   defaultClients,
   startTokenService,
-  type Reply,
   type TokenServiceFixture,
 } from '../support/token-service.js'
+import type { Reply } from '../support/http.js'
 
 let ts: TokenServiceFixture
 before(async () => {

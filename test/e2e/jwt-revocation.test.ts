@@ -9,6 +9,7 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { decodeJwt } from 'jose'
 import { Redis } from 'ioredis'
+import { presets } from '../support/gatehouse.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { redisTool, startRedisServer } from '../support/redis-server.js'
 import { callApi, callService, msUntil, replicaFiles, startReplicaInProcess, startReplicaProcess, type Replica } from '../support/replicas.js'
@@ -121,7 +122,7 @@ describe('JWT revocation across replicas sharing Redis', { skip: redisTool.skip,
     const redis = await startRedisServer()
     const files = await replicaFiles(upstream.url)
     const prefix = 'gh-jwt-test:'
-    const config = files.config({ type: 'redis', url: redis.url, keyPrefix: prefix })
+    const config = files.config(presets.redisStore(redis.url, { keyPrefix: prefix }))
     const started: Replica[] = []
     const raw = new Redis(redis.url, { lazyConnect: true })
     try {

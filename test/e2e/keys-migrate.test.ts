@@ -13,7 +13,7 @@ import { openKeyStore } from '../../src/keystore/open-key-store.js'
 import { runCli } from '../support/gatehouse-process.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { redisTool, startRedisServer, type RedisServer } from '../support/redis-server.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 
 describe('keys migrate', { skip: redisTool.skip, timeout: 60_000 }, () => {
   let redis: RedisServer

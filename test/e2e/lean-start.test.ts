@@ -2,13 +2,12 @@
 // load little. `node dist/main.js` runs with a resolve hook that records every package
 // resolved from node_modules (test/support/import-recorder.mjs).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { stringify } from 'yaml'
-import { childEnv, MAIN, PROJECT_ROOT, serveConfig } from '../support/gatehouse-process.js'
+import { childEnv, MAIN, PROJECT_ROOT, serveConfig, spawnNode } from '../support/gatehouse-process.js'
 
 const RECORDER = path.join(PROJECT_ROOT, 'test', 'support', 'import-recorder.mjs')
 // TypeBox builds the schemas; the commands run the validators generated from them (issue 17).
@@ -27,24 +26,13 @@ after(() => rm(dir, { recursive: true, force: true }))
 async function packagesOf(name: string, args: string[], until?: RegExp): Promise<Set<string>> {
   const record = path.join(dir, `${name}.imports`)
   await writeFile(record, '')
-  const child = spawn(process.execPath, ['--import', RECORDER, MAIN, ...args], {
-    cwd: dir,
-    env: childEnv({ IMPORT_RECORD: record }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  let err = ''
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c))
-  const closed = new Promise<number | null>((resolve) => child.on('close', resolve))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    out += c
-    if (until?.test(out)) child.kill('SIGTERM')
-  })
-  const code = await closed
+  const child = spawnNode(['--import', RECORDER, MAIN, ...args], { cwd: dir, env: childEnv({ IMPORT_RECORD: record }) })
+  const timer = setTimeout(() => child.child.kill('SIGKILL'), 20_000)
+  if (until !== undefined) await child.waitUntil(() => until.test(child.stdout()), 20_000, String(until)).then(() => child.stop(20_000), () => undefined)
+  const { code } = await child.exited
   clearTimeout(timer)
-  if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${err}`)
-  else assert.match(out, until, `${args.join(' ')} never got there: ${err}`)
+  if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${child.stderr()}`)
+  else assert.match(child.stdout(), until, `${args.join(' ')} never got there: ${child.stderr()}`)
   return new Set((await readFile(record, 'utf8')).split('\n').filter((l) => l !== ''))
 }
 

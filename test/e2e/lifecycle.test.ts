@@ -20,6 +20,7 @@ import { generateApiKey } from '../../src/credentials/api-key.js'
 import { openFileKeyStore } from '../../src/keystore/file-key-store.js'
 import { serializeKeyFile } from '../../src/keystore/key-file.js'
 import type { ApiKeyRecord } from '../../src/keystore/key-store.js'
+import { request } from '../support/http.js'
 
 let root: string
 let rsa: TestKey
@@ -61,9 +62,7 @@ function token(permissions: Record<string, string>): Promise<string> {
 }
 
 async function status(gh: ServeProcess, p: string, headers: Record<string, string>, method = 'GET'): Promise<number> {
-  const res = await fetch(gh.proxyUrl + p, { method, headers, body: method === 'POST' ? '{}' : null, signal: AbortSignal.timeout(3000) })
-  await res.arrayBuffer()
-  return res.status
+  return (await request(gh.proxyUrl + p, { method, headers, body: method === 'POST' ? '{}' : null, timeoutMs: 3000 })).status
 }
 
 /** Closes a test server now, cutting its connections; it never keeps the test process alive. */

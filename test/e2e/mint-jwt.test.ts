@@ -12,7 +12,7 @@ import { test } from 'node:test'
 import { parse } from 'yaml'
 import { childEnv, MAIN, PROJECT_ROOT, runCli } from '../support/gatehouse-process.js'
 import { startRecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 import { findTool } from '../support/tools.js'
 
 const openssl = findTool('openssl', 'GATEHOUSE_OPENSSL', 'install openssl (`apt-get install openssl`)')

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { rawRequest } from '../support/raw-http.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import { PATH_VECTORS } from '../vectors/paths.js'
 
 const APIS = [

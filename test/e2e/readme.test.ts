@@ -4,11 +4,12 @@
 // `# -> NNN` annotation promises, in order. And "Try it" names the two commands
 // a newcomer types.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { test } from 'node:test'
+import { startDemo } from '../support/gatehouse-process.js'
 import { findTool } from '../support/tools.js'
 
 const root = path.resolve(import.meta.dirname, '../..')
@@ -49,18 +50,12 @@ test('README "The life of a credential": the block runs against the demo and eve
   assert.ok(expected.length >= 5, `annotations found: ${expected.join(' ')}`)
 
   const dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-readme-'))
-  const child = spawn(process.execPath, ['dist/demo/demo.js'], {
-    cwd: root,
-    env: { ...process.env, GATEHOUSE_DEMO_DIR: dir, GATEHOUSE_DEMO_PORT: '0', GATEHOUSE_DEMO_ADMIN_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const demo = await startDemo(dir, 20_000).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true })
+    throw err
   })
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()))
   try {
-    const deadline = Date.now() + 20_000
-    while (!out.includes('Stop with Ctrl-C.') && Date.now() < deadline && child.exitCode === null) await sleep(50)
-    assert.ok(out.includes('Stop with Ctrl-C.'), `demo did not start:\n${out}`)
+    const out = demo.output()
     const address = /^\s*proxy\s+http:\/\/(127\.0\.0\.1:\d+)\s/m.exec(out)?.[1]
     assert.ok(address, `the demo prints its proxy address:\n${out}`)
 
@@ -75,13 +70,9 @@ test('README "The life of a credential": the block runs against the demo and eve
     const context = `\n--- script\n${script}\n--- stdout\n${stdout}\n--- stderr\n${stderr}`
     assert.deepEqual(got, expected, `HTTP status lines, in order, against the # -> annotations (bash exit ${code})${context}`)
   } finally {
-    child.kill('SIGTERM')
-    const code = await new Promise<number | null>((resolve) => {
-      if (child.exitCode !== null) resolve(child.exitCode)
-      else child.once('exit', (c) => resolve(c))
-    })
+    const { code } = await demo.stop()
     await rm(dir, { recursive: true, force: true })
-    assert.equal(code, 0, `the demo exits 0 on SIGTERM:\n${out}`)
+    assert.equal(code, 0, `the demo exits 0 on SIGTERM:\n${demo.output()}`)
   }
 })
 
@@ -94,5 +85,3 @@ function bash(script: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string;
     })
   })
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -10,6 +10,7 @@
 // which the token service's PATCH does not offer).
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { presets } from '../support/gatehouse.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
 import { redisTool, startRedisServer, startSentinelSetup } from '../support/redis-server.js'
 import {
@@ -48,7 +49,7 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
 
   it('a key created through A works through B and then C; revoked, disabled or lowered through B it is refused by A and C within one second', async () => {
     const redis = await startRedisServer()
-    const config = files.config({ type: 'redis', url: redis.url })
+    const config = files.config(presets.redisStore(redis.url))
     const started: Replica[] = []
     try {
       const a = await startReplicaProcess('A', config)
@@ -101,7 +102,7 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
 
   it('Redis down: verified credentials keep working, new ones answer 503 with Retry-After, /readyz 503; back: 200 without a restart', async () => {
     const redis = await startRedisServer({ persist: true, password: 'outage-test-password' })
-    const config = files.config({ type: 'redis', url: redis.url })
+    const config = files.config(presets.redisStore(redis.url))
     const started: Replica[] = []
     try {
       const a = await startReplicaProcess('A', config)
@@ -158,7 +159,7 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
 
   it('a Sentinel failover under a running Gatehouse loses no key and accepts no revoked one', async () => {
     const setup = await startSentinelSetup()
-    const config = files.config({ type: 'redis', sentinels: setup.sentinels, sentinelName: setup.name, waitReplicas: 1 })
+    const config = files.config(presets.redisStore(null, { sentinels: setup.sentinels, sentinelName: setup.name, waitReplicas: 1 }))
     let g: Replica | null = null
     let stop = false
     try {

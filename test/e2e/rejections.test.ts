@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto'
 import { createKey } from '../support/api-keys.js'
 import { bearer, call, startFixture, type Fixture } from '../support/fixture.js'
 import { makeKeyPair, mintJwt, tamperSignature, unsignedJwt, base64urlJson } from '../support/mint.js'
+import type { Reply } from '../support/http.js'
 import { rawRequest } from '../support/raw-http.js'
 
 let f: Fixture
@@ -23,10 +24,10 @@ interface Expect {
 }
 
 /** Sends the request and checks status, body shape and that the upstream saw nothing. */
-async function refused(send: () => Promise<Response>, e: Expect): Promise<Record<string, unknown>> {
+async function refused(send: () => Promise<Reply>, e: Expect): Promise<Record<string, unknown>> {
   const before = f.upstream.requests.length
   const res = await send()
-  const text = await res.text()
+  const text = res.text
   assert.equal(res.status, e.status, `status for ${e.reason}: ${text}`)
   assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/)
   const body = JSON.parse(text) as Record<string, unknown>
@@ -46,7 +47,7 @@ describe('credential checks (SPEC §3.5)', () => {
     const res = await call(f, '/api/v1/users')
     assert.equal(res.status, 401)
     assert.equal(res.headers.get('www-authenticate'), 'Bearer realm="gatehouse", ApiKey realm="gatehouse"')
-    assert.equal(((await res.json()) as { type: string }).type, 'https://gatehouse.dev/problems/credential_missing')
+    assert.equal((res.json as { type: string }).type, 'https://gatehouse.dev/problems/credential_missing')
     assert.equal(f.upstream.requests.length, before)
   })
 
@@ -235,7 +236,7 @@ describe('X-Forwarded-For from an untrusted peer', () => {
       const before = g.upstream.requests.length
       const res = await call(g, '/api/v1/users', { headers: { ...bearer(t), 'x-real-ip': '10.0.0.1', forwarded: 'for=10.0.0.1' }, clientIp: '10.0.0.1' })
       assert.equal(res.status, 403)
-      assert.equal(((await res.json()) as { type: string }).type, 'https://gatehouse.dev/problems/ip_denied')
+      assert.equal((res.json as { type: string }).type, 'https://gatehouse.dev/problems/ip_denied')
       assert.equal(g.upstream.requests.length, before)
     } finally {
       await g.close()

@@ -12,7 +12,7 @@ import tls from 'node:tls'
 import { after, before, test } from 'node:test'
 import { Agent, request } from 'undici'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-tls-'))
 

@@ -2,12 +2,9 @@
 // contract, plus what only a shared, remote store can get wrong — the data model
 // (hashes, never a secret), pub/sub between replicas, atomic writes racing from two
 // stores, a password that never leaks, an outage that fails fast and never piles
-// up, a reconnect that needs no restart, and TLS.
+// up, a reconnect that needs no restart. The contract with a password, over TLS and
+// through Sentinel: redis-key-store-variants.test.ts.
 import { strict as assert } from 'node:assert'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { parseApiKey } from '../../src/credentials/api-key.js'
@@ -18,21 +15,9 @@ import { openRedisKeyStore, type RedisKeyStoreOptions } from '../../src/keystore
 import { redisTool, startRedisServer, type RedisServer } from '../support/redis-server.js'
 import { changeFor, makeRecord, plain, runKeyStoreContract } from './key-store-contract.js'
 import { waitFor } from '../support/wait.js'
+import { quiet, recordingLogger, storeConfig } from './redis-store-support.js'
 
 const skip = redisTool.skip
-const quiet = { warn: () => undefined, info: () => undefined }
-let prefixes = 0
-const freshPrefix = () => `gh-test-${process.pid}-${++prefixes}:`
-
-function storeConfig(url: string, extra: Partial<StoreConfig> = {}): StoreConfig {
-  return { type: 'redis', path: '/nonexistent/apikeys.json', url, keyPrefix: freshPrefix(), timeoutMs: 1000, waitReplicas: 0, ...extra }
-}
-
-type Logged = { obj: object; msg: string }
-function recordingLogger(): { lines: Logged[]; warn(obj: object, msg: string): void; info(obj: object, msg: string): void } {
-  const lines: Logged[] = []
-  return { lines, warn: (obj, msg) => void lines.push({ obj, msg }), info: (obj, msg) => void lines.push({ obj, msg }) }
-}
 
 describe('redis key store', { skip }, () => {
   let server: RedisServer
@@ -296,35 +281,6 @@ describe('redis key store', { skip }, () => {
       for (const form of [password, encodeURIComponent(password), 'pw-9f3c1e']) assert.ok(!text.includes(form), `"${form}" appeared in ${text}`)
     } finally {
       await locked.close()
-    }
-  })
-
-  it('connects to a rediss:// server trusted through store.caFile', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'gatehouse-redis-tls-'))
-    try {
-      const cert = path.join(dir, 'redis.crt')
-      const key = path.join(dir, 'redis.key')
-      // The system openssl, as test/e2e/tls.test.ts uses it.
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' })
-      const tlsServer = await startRedisServer({ tls: { certFile: cert, keyFile: key }, password: 'tls-pw' })
-      try {
-        assert.match(tlsServer.url, /^rediss:\/\//)
-        const untrusted = openRedisKeyStore(storeConfig(tlsServer.url), { watch: false, logger: quiet, openTimeoutMs: 1000 })
-        await assert.rejects(untrusted, StoreUnavailableError, 'a self-signed server is not trusted without caFile')
-        const store = await openRedisKeyStore(storeConfig(tlsServer.url, { caFile: cert }), { logger: quiet })
-        try {
-          const record = makeRecord()
-          await store.create(record)
-          assert.deepEqual(plain(await store.get(record.id)), record)
-          assert.equal(await store.isReady(), true)
-        } finally {
-          await store.close()
-        }
-      } finally {
-        await tlsServer.close()
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true })
     }
   })
 

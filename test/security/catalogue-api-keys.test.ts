@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test'
 import { Pool } from 'undici'
 import { createKey, withChecksum } from '../support/api-keys.js'
 import { recordCryptoCalls, recordScrypt } from '../support/crypto-calls.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 import { apiKey, bearer, headerOf, problemType, rawText, SERVICE, startWorld, type World } from '../support/security-fixture.js'
 import { PASSWORDS } from '../support/token-service.js'
 

@@ -5,7 +5,7 @@ import net from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { rawRequest } from '../support/raw-http.js'
 import { startRecordingUpstream, type RecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse, type TestGatehouse } from '../support/gatehouse.js'
 import { assertUClean, bearer, headerNames, problemType, rawText, startWorld, type World } from '../support/security-fixture.js'
 
 let w: World

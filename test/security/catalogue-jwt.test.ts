@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 import { startRecordingUpstream } from '../support/recording-upstream.js'
 import { rawRequest } from '../support/raw-http.js'
 import { jwksOf, makeKeyPair } from '../support/mint.js'

@@ -8,7 +8,7 @@ import { compileApis } from '../../src/pipeline/match-api.js'
 import { normalizeTarget } from '../../src/pipeline/normalize-path.js'
 import { rawRequest, type RawResponse } from '../support/raw-http.js'
 import { startRecordingUpstream } from '../support/recording-upstream.js'
-import { startTestGatehouse } from '../support/start-gatehouse.js'
+import { startTestGatehouse } from '../support/gatehouse.js'
 import { apiKey, assertUClean, CATALOGUE_APIS, headerOf, problemType, rawText, startWorld, type World } from '../support/security-fixture.js'
 
 let w: World

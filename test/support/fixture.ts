@@ -4,7 +4,8 @@
 import { makeKeyPair, jwksOf, mintJwt, bytes, type TestKey } from './mint.js'
 import { startJwksServer, type JwksServer } from './jwks-server.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { request, type Reply } from './http.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 import type { JWTPayload } from 'jose'
 
 export const HS_SECRET = 'an-hs256-secret-of-at-least-32-bytes-for-tests!'
@@ -32,14 +33,16 @@ export async function startFixture(extraConfig: Record<string, unknown> = {}): P
   const gh = await startTestGatehouse(
     {
       listen: '[::]:0',
-      upstream: { url: upstream.url, timeoutMs: 1500, connectTimeoutMs: 1000 },
-      trustedProxies: ['127.0.0.1/32'],
-      apis: [
-        { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
-        { name: 'sessions', prefixes: ['/api/v1/sessions'] },
-        { name: 'version', prefixes: ['/api/v1/version'], public: true },
-      ],
-      unmatched: 'deny',
+      ...presets.proxy(
+        upstream.url,
+        [
+          { name: 'users', prefixes: ['/api/v1/users', '/api/v1/roles'] },
+          { name: 'sessions', prefixes: ['/api/v1/sessions'] },
+          { name: 'version', prefixes: ['/api/v1/version'], public: true },
+        ],
+        { timeoutMs: 1500, connectTimeoutMs: 1000 },
+      ),
+      ...presets.trustLoopback,
       ipFilter: { allow: [], deny: ['198.51.100.0/24', '2001:db8:bad::/48'] },
       jwt: {
         leewaySeconds: 30,
@@ -74,15 +77,15 @@ export async function startFixture(extraConfig: Record<string, unknown> = {}): P
   }
 }
 
-/** fetch through Gatehouse, as if from `clientIp` behind the trusted loopback proxy when given. */
+/** A request through Gatehouse, as if from `clientIp` behind the trusted loopback proxy when given. */
 export function call(
   f: Fixture,
   path: string,
   init: { method?: string; headers?: Record<string, string>; body?: string; clientIp?: string } = {},
-): Promise<Response> {
+): Promise<Reply> {
   const headers: Record<string, string> = { ...init.headers }
   if (init.clientIp) headers['x-forwarded-for'] = init.clientIp
-  return fetch(f.gh.url.replace('[::]', '127.0.0.1') + path, { method: init.method ?? 'GET', headers, body: init.body ?? null, redirect: 'manual' })
+  return request(f.gh.url.replace('[::]', '127.0.0.1') + path, { method: init.method ?? 'GET', headers, body: init.body ?? null })
 }
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` })

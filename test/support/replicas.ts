@@ -8,7 +8,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
 import { serveConfig, startServe, type ServeProcess } from './gatehouse-process.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { request, type Reply } from './http.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 import { basic, defaultUsers, PREFIX } from './token-service.js'
 
 export interface Replica {
@@ -25,7 +26,7 @@ export interface Replica {
 
 export interface ReplicaFiles {
   readonly dir: string
-  /** A config (without listeners) every replica shares. */
+  /** A config (without listeners) every replica shares, its store section from `store` (e.g. presets.redisStore(url)). */
   config(store: Record<string, unknown>): Record<string, unknown>
   close(): Promise<void>
 }
@@ -39,13 +40,15 @@ export async function replicaFiles(upstreamUrl: string): Promise<ReplicaFiles> {
   return {
     dir,
     config: (store) => ({
-      upstream: { url: upstreamUrl, timeoutMs: 3000, connectTimeoutMs: 1000 },
-      apis: [
-        { name: 'users', prefixes: ['/api/v1/users'] },
-        { name: 'version', prefixes: ['/api/v1/version'], public: true },
-      ],
-      unmatched: 'deny',
-      store: { path: './apikeys.json', ...store },
+      ...presets.proxy(
+        upstreamUrl,
+        [
+          { name: 'users', prefixes: ['/api/v1/users'] },
+          { name: 'version', prefixes: ['/api/v1/version'], public: true },
+        ],
+        { timeoutMs: 3000, connectTimeoutMs: 1000 },
+      ),
+      store: { path: './apikeys.json', ...(store.store as Record<string, unknown>) },
       issuer: { usersFile: path.join(dir, 'users.yaml'), signingKeyFile: path.join(dir, 'jwt-key.pem'), jwtMaxTtl: 'PT12H' },
     }),
     close: () => rm(dir, { recursive: true, force: true }),
@@ -83,36 +86,19 @@ export async function startReplicaInProcess(name: string, config: Record<string,
   return { name, url: th.url, adminUrl: th.adminUrl, inProcess: th, logText: () => th.logText(), close: () => th.close() }
 }
 
-export interface Answer {
-  readonly status: number
-  readonly headers: Headers
-  readonly json: any
-}
-
-async function answer(res: Response): Promise<Answer> {
-  const text = await res.text()
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    json = undefined
-  }
-  return { status: res.status, headers: res.headers, json }
-}
-
 /** A request through the replica's proxy to the upstream. */
-export async function callApi(r: Replica, init: { key?: string; token?: string; method?: string; path?: string } = {}): Promise<Answer> {
+export async function callApi(r: Replica, init: { key?: string; token?: string; method?: string; path?: string } = {}): Promise<Reply> {
   const headers: Record<string, string> = {}
   if (init.key) headers['x-api-key'] = init.key
   if (init.token) headers.authorization = `Bearer ${init.token}`
-  return answer(await fetch(r.url + (init.path ?? '/api/v1/users'), { method: init.method ?? 'GET', headers }))
+  return request(r.url + (init.path ?? '/api/v1/users'), { method: init.method ?? 'GET', headers })
 }
 
 /** A call to the replica's token service, as `user` (Basic). */
-export async function callService(r: Replica, user: string, method: string, p: string, body?: unknown): Promise<Answer> {
+export async function callService(r: Replica, user: string, method: string, p: string, body?: unknown): Promise<Reply> {
   const headers: Record<string, string> = { ...basic(user) }
   if (body !== undefined) headers['content-type'] = 'application/json'
-  return answer(await fetch(r.url + PREFIX + p, { method, headers, body: body === undefined ? null : JSON.stringify(body) }))
+  return request(r.url + PREFIX + p, { method, headers, body: body === undefined ? null : JSON.stringify(body) })
 }
 
 export async function createKeyVia(r: Replica, user: string, body: Record<string, unknown> = {}): Promise<{ key: string; id: string }> {
@@ -122,7 +108,7 @@ export async function createKeyVia(r: Replica, user: string, body: Record<string
 }
 
 export async function readyz(r: Replica): Promise<number> {
-  return (await fetch(`${r.adminUrl}/readyz`)).status
+  return (await request(`${r.adminUrl}/readyz`)).status
 }
 
 export { msUntil } from './wait.js'

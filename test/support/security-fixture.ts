@@ -12,7 +12,7 @@ import { startJwksServer, type JwksServer } from './jwks-server.js'
 import { jwksOf, makeKeyPair, type TestKey } from './mint.js'
 import { rawRequest, type RawResponse } from './raw-http.js'
 import { startRecordingUpstream, type RecordingUpstream, type SeenRequest } from './recording-upstream.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 import { knownHashes, PASSWORDS, CLIENTS } from './token-service.js'
 
 export const OWN_ISS = 'gatehouse'
@@ -193,11 +193,9 @@ export async function startWorld(opts: WorldOptions = {}): Promise<World> {
   try {
     P = await startTestGatehouse(
       {
-        upstream: { url: U.url, timeoutMs: 2000, connectTimeoutMs: 1000 },
-        apis: CATALOGUE_APIS,
-        unmatched: 'deny',
+        ...presets.proxy(U.url, CATALOGUE_APIS, { timeoutMs: 2000, connectTimeoutMs: 1000 }),
         jwt,
-        issuer: { name: OWN_ISS, signingKeyFile: './own-rs.pem', usersFile: './users.yaml', clientsFile: './clients.yaml' },
+        ...presets.tokenService({ name: OWN_ISS, signingKeyFile: './own-rs.pem' }),
         ...(opts.limits ? { limits: opts.limits } : {}),
         ...opts.config,
       },

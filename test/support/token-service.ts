@@ -10,7 +10,8 @@ import { stringify } from 'yaml'
 import { hashPassword } from '../../src/accounts/password-hash.js'
 import { startRecordingUpstream, type RecordingUpstream } from './recording-upstream.js'
 import { writeAtomically } from './gatehouse-process.js'
-import { startTestGatehouse, type TestGatehouse } from './start-gatehouse.js'
+import { request, type Reply } from './http.js'
+import { presets, startTestGatehouse, type TestGatehouse } from './gatehouse.js'
 
 export const PREFIX = '/_gatehouse'
 
@@ -93,14 +94,6 @@ export function basic(user: string, pw: string = PASSWORDS[user] ?? ''): Record<
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` })
 export const apiKey = (key: string): Record<string, string> => ({ 'x-api-key': key })
 
-export interface Reply {
-  readonly status: number
-  readonly headers: Headers
-  readonly text: string
-  /** The body parsed as JSON, or undefined when it is not JSON. */
-  readonly json: any
-}
-
 export interface TokenServiceOptions {
   /** Replaces the default users (alice, bob, carol). */
   readonly users?: UserEntry[]
@@ -146,18 +139,21 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   const users = opts.users ?? (await defaultUsers())
   const clients = opts.clients ?? (await defaultClients())
   const upstream = await startRecordingUpstream()
-  const issuer = { usersFile: './users.yaml', clientsFile: './clients.yaml', jwtMaxTtl: 'PT12H', jwtDefaultTtl: 'PT30M', ...opts.issuer }
+  const service = presets.tokenService({ jwtMaxTtl: 'PT12H', jwtDefaultTtl: 'PT30M', ...opts.issuer })
+  const issuer = service.issuer as Record<string, unknown>
   const config: Record<string, unknown> = {
-    upstream: { url: upstream.url, timeoutMs: 3000, connectTimeoutMs: 1000 },
+    ...presets.proxy(
+      upstream.url,
+      [
+        { name: 'users', prefixes: ['/api/v1/users'] },
+        { name: 'sessions', prefixes: ['/api/v1/sessions'] },
+        { name: 'version', prefixes: ['/api/v1/version'], public: true },
+      ],
+      { timeoutMs: 3000, connectTimeoutMs: 1000 },
+    ),
     // X-Forwarded-For from the loopback test client is believed, so tests can act from distinct addresses.
-    trustedProxies: ['127.0.0.1/32'],
-    apis: [
-      { name: 'users', prefixes: ['/api/v1/users'] },
-      { name: 'sessions', prefixes: ['/api/v1/sessions'] },
-      { name: 'version', prefixes: ['/api/v1/version'], public: true },
-    ],
-    unmatched: 'deny',
-    issuer,
+    ...presets.trustLoopback,
+    ...service,
     ...opts.config,
   }
   let th: TestGatehouse
@@ -181,18 +177,6 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
   const usersFile = path.join(th.dir, 'users.yaml')
   const clientsFile = path.join(th.dir, 'clients.yaml')
 
-  async function send(url: string, init: RequestInit): Promise<Reply> {
-    const res = await fetch(url, { redirect: 'manual', ...init })
-    const text = await res.text()
-    let json: unknown
-    try {
-      json = JSON.parse(text)
-    } catch {
-      json = undefined
-    }
-    return { status: res.status, headers: res.headers, text, json }
-  }
-
   const fixture: TokenServiceFixture = {
     upstream,
     th,
@@ -203,19 +187,19 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
     writeClients: (c) => writeAtomically(clientsFile, stringify({ clients: c })),
     writeConfig: (patch) => th.writeConfig({ ...config, ...patch.config, issuer: { ...issuer, ...patch.issuer } }),
     postJson: (p, body, headers = {}) =>
-      send(base + PREFIX + p, {
+      request(base + PREFIX + p, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       }),
     form: (p, fields, headers = {}) =>
-      send(base + PREFIX + p, {
+      request(base + PREFIX + p, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
         body: new URLSearchParams(fields).toString(),
       }),
-    service: (method, p, init = {}) => send(base + PREFIX + p, { method, headers: init.headers ?? {}, body: init.body ?? null }),
-    proxy: (p, init = {}) => send(base + p, { method: init.method ?? 'GET', headers: init.headers ?? {} }),
+    service: (method, p, init = {}) => request(base + PREFIX + p, { method, headers: init.headers ?? {}, body: init.body ?? null }),
+    proxy: (p, init = {}) => request(base + p, { method: init.method ?? 'GET', headers: init.headers ?? {} }),
     async issueJwt(user, body = {}) {
       const r = await fixture.postJson('/v1/auth/jwt', { permissions: {}, ...body }, basic(user))
       if (r.status !== 200) throw new Error(`issuing a JWT for ${user}: ${r.status} ${r.text}`)
@@ -227,8 +211,12 @@ export async function startTokenService(opts: TokenServiceOptions = {}): Promise
       return { key: r.json.key as string, id: r.json.id as string }
     },
     async close() {
-      await th.close()
-      await upstream.close()
+      // The upstream is closed even when Gatehouse's close fails: a listener left open keeps the test process alive.
+      try {
+        await th.close()
+      } finally {
+        await upstream.close()
+      }
     },
   }
   return fixture

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { after, before, describe, test } from 'node:test'
 import { secretFileProblems } from '../../../src/config/secret-files.js'
 import type { Config } from '../../../src/config/schema.js'
-import { startTestGatehouse } from '../../support/start-gatehouse.js'
+import { startTestGatehouse } from '../../support/gatehouse.js'
 
 let dir: string
 before(async () => {
