@@ -13,10 +13,11 @@ import { parseCidrs } from '../net/ip-filter.js'
 import { parseDuration } from './duration.js'
 import { checkRedisStore } from './redis-config.js'
 import { checkCors } from './cors-config.js'
-import { PARSER_CHECKED_PATTERNS } from './text-forms.js'
+import { PARSER_CHECKED_PATTERNS, ZERO_DURATION_PATTERN } from './text-forms.js'
 
 // Generated from schema.ts (npm run generate:validators): no schema compiler at start-up.
-// verbose: an error carries the schema it failed, so a message can say what a valid value looks like.
+// verbose: an error carries the schema it failed, so a message can say what a valid value
+// looks like, and meaningful() can tell which `not` failed.
 const validate = generatedValidate as unknown as ValidateFunction<Config>
 
 export interface LoadedConfig {
@@ -200,9 +201,9 @@ function checkCidrs(list: unknown, at: string, problems: Problem[]): void {
 
 // Ajv reports the failing branch of every union member; the `anyOf` summary says enough.
 // A CIDR, host:port or duration the parsers check (checkFields, compile) is reported by
-// them, more precisely than its pattern can; the schema's only `not` is the zero duration.
+// them, more precisely than its pattern can (a zero duration is the `not` of ZERO_DURATION_PATTERN).
 function meaningful(e: ErrorObject, _i: number, all: ErrorObject[]): boolean {
-  if (e.keyword === 'not') return false
+  if (e.keyword === 'not' && (e.schema as { pattern?: unknown } | undefined)?.pattern === ZERO_DURATION_PATTERN) return false
   if (e.keyword === 'pattern' && PARSER_CHECKED_PATTERNS.has(String((e.params as { pattern: string }).pattern))) return false
   if (e.schemaPath.includes('/anyOf/')) {
     return !all.some((o) => o.keyword === 'anyOf' && e.instancePath.startsWith(o.instancePath) && o !== e)
