@@ -49,7 +49,8 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
 
   it('a key created through A works through B and then C; revoked, disabled or lowered through B it is refused by A and C within one second', async () => {
     const redis = await startRedisServer()
-    const config = files.config(presets.redisStore(redis.url))
+    // A long timeoutMs: a request that queued for Redis instead of failing at once would wait all of it.
+    const config = files.config(presets.redisStore(redis.url, { timeoutMs: 20_000 }))
     const started: Replica[] = []
     try {
       const a = await startReplicaProcess('A', config)
@@ -102,7 +103,8 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
 
   it('Redis down: verified credentials keep working, new ones answer 503 with Retry-After, /readyz 503; back: 200 without a restart', async () => {
     const redis = await startRedisServer({ persist: true, password: 'outage-test-password' })
-    const config = files.config(presets.redisStore(redis.url))
+    // A long timeoutMs: a request that queued for Redis instead of failing at once would wait all of it.
+    const config = files.config(presets.redisStore(redis.url, { timeoutMs: 20_000 }))
     const started: Replica[] = []
     try {
       const a = await startReplicaProcess('A', config)
@@ -138,7 +140,7 @@ describe('replicas sharing one Redis', { skip: redisTool.skip, timeout: 120_000 
       const burst = await Promise.all(Array.from({ length: 200 }, () => callApi(a, { key: unseen.key })))
       const took = performance.now() - start
       assert.ok(burst.every((x) => x.status === 503), `statuses: ${[...new Set(burst.map((x) => x.status))]}`)
-      assert.ok(took < 3000, `200 requests during the outage took ${took} ms`)
+      assert.ok(took < 20_000, `200 requests during the outage took ${took} ms: they waited for Redis`)
 
       await redis.start()
       for (const r of all) {

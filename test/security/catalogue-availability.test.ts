@@ -396,9 +396,8 @@ describe('security-cases §6 availability', () => {
       )
       await pool.close()
       assert.deepEqual(new Set(statuses), new Set([200]))
-      const h0 = performance.now()
-      assert.equal((await fetch(`${w.P.adminUrl}/healthz`)).status, 200)
-      assert.ok(performance.now() - h0 < 1000)
+      // Answered while the idle sockets are held (bounded, not timed: speed is the bench's).
+      assert.equal((await fetch(`${w.P.adminUrl}/healthz`, { signal: AbortSignal.timeout(10_000) })).status, 200)
     } finally {
       for (const c of idle) c.destroy()
     }
@@ -411,7 +410,6 @@ describe('security-cases §6 availability', () => {
     // Disallowed alg with a big signature: refused by the precheck, no key lookup, no signature math.
     const pool = new Pool(w.base, { connections: 16 })
     const fetchesBefore = w.I.requestCount
-    const t1 = performance.now()
     const bad = `${handMint({ alg: 'PS512', kid: 'idp-es', typ: 'at+jwt' }, { iss: IDP_ISS, aud: IDP_AUD, sub: 'x', exp: w.now() + 300 }, signers.none())}${b64u(Buffer.alloc(8192, 1))}`
     const refusals = await Promise.all(
       Array.from({ length: 2000 }, async () => {
@@ -422,9 +420,11 @@ describe('security-cases §6 availability', () => {
     )
     await pool.close()
     assert.deepEqual(new Set(refusals), new Set([401]))
-    assert.ok(performance.now() - t1 < 5000, `2 000 refusals took ${Math.round(performance.now() - t1)} ms`)
+    // Cheap is shown by what was not done, not by a wall-clock bound: no JWKS fetch, and
+    // each refusal names the precheck (alg not allowed is decided before a key lookup or signature math).
     assert.equal(w.I.requestCount, fetchesBefore, 'no JWKS fetch')
-    const detail = w.P.logs().filter((l) => l.reason === 'token_invalid').length
-    assert.ok(detail >= 2000)
+    assert.ok(w.P.logs().filter((l) => l.reason === 'token_invalid').length >= 2000)
+    const one = await fetch(`${w.base}/api/x`, { headers: { authorization: `Bearer ${bad}` }, signal: AbortSignal.timeout(10_000) })
+    assert.equal(((await one.json()) as { detail?: string }).detail, 'algorithm not allowed')
   })
 })
