@@ -46,7 +46,6 @@ function refused(d: Decision, reason: string): Denied {
   assert.equal(d.reason, reason, JSON.stringify(d))
   return d
 }
-
 describe('decide() at its edges', () => {
   let dir = ''
   let store: KeyStore
@@ -81,7 +80,6 @@ describe('decide() at its edges', () => {
     }))
     // The same, without a token service and without trusted proxies.
     bare = await compile(dir, { ...base, trustedProxies: [], store: { type: 'file', path: path.join(dir, 'bare-keys.json') } })
-
     const key = async (fields: Partial<NewKeyFields>, at: KeyStore = store) => {
       const made = newKeyRecord({ user: 'alice', permissions: { users: 'rw', upload: 'rw' }, ...fields }, NOW - 100)
       await at.create(made.record)
