@@ -47,7 +47,7 @@ if (!summaryOnly) {
 // ---- scores: the newest report of each file wins
 const dir = 'reports/mutation'
 const files = new Map()
-const reports = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.json'))
+const reports = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isFile() && d.name.endsWith('.json') && !d.name.endsWith('.incremental.json'))
 for (const r of reports.sort((a, b) => statSync(path.join(dir, a.name)).mtimeMs - statSync(path.join(dir, b.name)).mtimeMs)) {
   const json = JSON.parse(readFileSync(path.join(dir, r.name), 'utf8'))
   for (const [file, { mutants }] of Object.entries(json.files ?? {})) files.set(file, { report: r.name, mutants })
