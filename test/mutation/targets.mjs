@@ -19,7 +19,12 @@ export const TARGETS = {
   },
   'identity-headers': {
     mutate: ['src/pipeline/identity-headers.ts'],
-    testFiles: ['test/unit/pipeline/identity-headers.test.ts', 'test/property/identity-headers.test.ts', 'test/property/identity-encoding.test.ts'],
+    testFiles: [
+      'test/unit/pipeline/identity-headers-edges.test.ts',
+      'test/unit/pipeline/identity-headers.test.ts',
+      'test/property/identity-headers.test.ts',
+      'test/property/identity-encoding.test.ts',
+    ],
   },
   'verify-jwt': {
     mutate: ['src/credentials/verify-jwt.ts'],
@@ -29,7 +34,7 @@ export const TARGETS = {
     mutate: ['src/credentials/sync-verify.ts'],
     // Its oracle is jose's jwtVerify, called directly; test/security/sync-verify-differential.test.ts
     // checks the same through verify-jwt.ts but costs ~30 s a mutant on a shared machine.
-    testFiles: ['test/unit/credentials/sync-verify.test.ts'],
+    testFiles: ['test/unit/credentials/sync-verify-keys.test.ts', 'test/unit/credentials/sync-verify.test.ts'],
   },
   'pipeline-rest': {
     mutate: [
