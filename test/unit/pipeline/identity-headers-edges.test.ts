@@ -140,6 +140,8 @@ describe('identity headers at the edges', () => {
     assert.equal(encodeValue('\ud7ff\ue000'), wtf8(0xd7ff) + wtf8(0xe000))
     assert.equal(encodeValue('\ud800\ue000'), wtf8(0xd800) + wtf8(0xe000))
     assert.equal(encodeValue('\ud800\ud7ff'), wtf8(0xd800) + wtf8(0xd7ff))
+    assert.equal(encodeValue('\u0800\udc00'), wtf8(0x800) + wtf8(0xdc00))
+    assert.equal(encodeValue('\udc00\udc00'), wtf8(0xdc00) + wtf8(0xdc00))
   })
 
   it('visible ASCII but % and , passes unchanged; a space only inside', () => {
@@ -149,5 +151,6 @@ describe('identity headers at the edges', () => {
     assert.equal(encodeValue('a  b'), 'a  b')
     assert.equal(encodeValue(''), '')
     assert.equal(encodeValue('%,'), '%25%2C')
+    assert.equal(encodeValue('%'), '%25')
   })
 })
