@@ -19,6 +19,7 @@ const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
   peerIp: '203.0.113.9',
   peerTrusted: false,
   proto: 'http',
+  requestId: 'req-1',
   ...over,
 })
 function values(out: readonly string[], name: string): string[] {
