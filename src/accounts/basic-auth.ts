@@ -1,5 +1,5 @@
 // The `Authorization: Basic` header of the token service (SPEC §6), read strictly
-// (RFC 7617 §2; security-cases #82): anything doubtful is 'malformed', never a
+// (RFC 7617 §2; attack #82): anything doubtful is 'malformed', never a
 // guess and never an exception. OAuth clients add a form-urlencoding layer on top
 // (RFC 6749 §2.3.1), undone by decodeClientCredentials.
 

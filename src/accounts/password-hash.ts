@@ -1,7 +1,7 @@
 // Password and client-secret hashes for the users and clients files (SPEC §6):
 // our scrypt (node:crypto, memory-hard) in a self-describing string, and bcrypt
 // for hashes made elsewhere. Long inputs are refused before hashing and bcrypt's
-// 72-byte truncation is refused outright (security-cases #82); unknown names get
+// 72-byte truncation is refused outright (attack #82); unknown names get
 // the same work as known ones (#81).
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto'
 import bcrypt from 'bcryptjs'

@@ -26,7 +26,7 @@ export interface UserDirectory {
   readonly size: number
   /**
    * A hash with the algorithm and cost most users' hashes have, for
-   * `dummyVerify(secret, dummyHash)` on an unknown name (security-cases #81).
+   * `dummyVerify(secret, dummyHash)` on an unknown name (attack #81).
    */
   readonly dummyHash?: string | undefined
 }

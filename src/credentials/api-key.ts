@@ -1,6 +1,6 @@
 // The API-key format (SPEC §5): `gh_<id>_<secret><crc>`, printable, with a
 // recognisable prefix, an id for lookup, ~190 bits of secret and a CRC32 tail so
-// a mistyped key is refused before any store lookup (security-cases #75; the
+// a mistyped key is refused before any store lookup (attack #75; the
 // shape of GitHub's `ghp_` tokens). Only a SHA-256 of id and secret is stored.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { crc32 } from 'node:zlib'
@@ -44,13 +44,13 @@ export function parseApiKey(key: string): ParsedApiKey | null {
 
 /**
  * One SHA-256 over id and secret. A slow password hash would add nothing for a
- * ≥128-bit random secret and would turn random keys into a CPU DoS (security-cases #77).
+ * ≥128-bit random secret and would turn random keys into a CPU DoS (attack #77).
  */
 export function hashSecret(id: string, secret: string): string {
   return HASH_SCHEME + digest(id, secret).toString('base64url')
 }
 
-/** Constant-time comparison of equal-length digests (security-cases #74). */
+/** Constant-time comparison of equal-length digests (attack #74). */
 export function secretMatches(id: string, secret: string, storedHash: string): boolean {
   const actual = digest(id, secret)
   const stored = decodeHash(storedHash)

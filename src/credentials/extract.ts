@@ -1,6 +1,6 @@
 // SPEC §3.5: find exactly one credential — `Authorization: Bearer <jwt>`,
 // `Authorization: ApiKey <key>`, or a configured API-key header — in the raw
-// header lines. req.headers keeps only the first Authorization line (security-cases
+// header lines. req.headers keeps only the first Authorization line (attack
 // #34), so a second one would go unseen there. The query string is never read (SPEC §5).
 
 export type Extracted =
@@ -9,7 +9,7 @@ export type Extracted =
   | { kind: 'apikey'; key: string }
   | { kind: 'ambiguous'; detail: string }
   /**
-   * `apiKey`: an API-key header or `ApiKey` credential, answered like any other key failure (security-cases #75).
+   * `apiKey`: an API-key header or `ApiKey` credential, answered like any other key failure (attack #75).
    * `scheme`: the Authorization scheme, lowercased, when it was read; for a scheme the proxy does not take
    * (Basic), `authorization` is the header as received, for the token service, which does (SPEC §6).
    */

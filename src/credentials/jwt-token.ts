@@ -55,7 +55,7 @@ export function precheck(token: string, issuers: ReadonlyMap<string, CompiledIss
     return malformed('not a compact JWS')
   }
   // Header and claims are JSON objects in UTF-8 (RFC 8725 §3.7): base64url of a
-  // leading `{` starts with `e`; a BOM, UTF-16 or leading space would not (security-cases #29).
+  // leading `{` starts with `e`; a BOM, UTF-16 or leading space would not (attack #29).
   if (token.charCodeAt(0) !== 0x65 || token.charCodeAt(token.indexOf('.') + 1) !== 0x65) {
     return malformed('header or claims are not a JSON object')
   }
@@ -109,7 +109,7 @@ export function toIdentity(claims: JWTPayload, issuer: CompiledIssuer, nowSec: n
   if (exp > nowSec + issuer.maxLifetimeSeconds + leeway) return invalid('exp beyond the issuer\'s maxLifetime')
   const user = Object.hasOwn(claims, issuer.userClaim) ? claims[issuer.userClaim] : undefined
   if (typeof user !== 'string' || user === '') return invalid(`${issuer.userClaim} missing`)
-  // A lone surrogate (`\ud800`) is valid JSON but no user name (RFC 8725 §3.7; security-cases #29).
+  // A lone surrogate (`\ud800`) is valid JSON but no user name (RFC 8725 §3.7; attack #29).
   if (LONE_SURROGATE.test(user)) return invalid(`${issuer.userClaim} malformed`)
   const actor = actorOf(claims.act)
   if (actor === null) return invalid('act malformed')

@@ -1,7 +1,7 @@
 // A remote JWKS with our own cache, in place of jose `createRemoteJWKSet`, which has
-// no stale-if-error and no backoff (security-cases #93, #94, #96).
+// no stale-if-error and no backoff (attack #93, #94, #96).
 import { createLocalJWKSet, errors, type CryptoKey, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose'
-/** Fetch limits used unless the caller overrides them (security-cases #94, "Library defaults"). */
+/** Fetch limits used unless the caller overrides them (attack #94, "Library defaults"). */
 export const JWKS_DEFAULTS = Object.freeze({ fetchTimeoutMs: 5000, maxJwksBytes: 512 * 1024, maxBackoffMs: 5 * 60 * 1000, maxFetchesPerMinute: 10 })
 
 export interface JwksStatus {
@@ -33,7 +33,7 @@ export interface RemoteJwksTiming {
 
 /**
  * A remote JWKS with our own cache, in place of jose `createRemoteJWKSet`, which has
- * no stale-if-error and no backoff (security-cases #93, #94, #96): the last good set
+ * no stale-if-error and no backoff (attack #93, #94, #96): the last good set
  * is kept when the IdP fails, refreshed in the background, refetched for an unknown
  * kid at most once per cooldown (concurrent misses share one fetch), and failures
  * back off exponentially so the IdP is never flooded.

@@ -2,7 +2,7 @@
 // a PEM file, or generated once into the data folder and kept, so issued tokens
 // survive a restart. Its `kid` is the RFC 7638 thumbprint; the JWKS publishes it
 // and any previous keys kept for a grace period after rotation, public members
-// only (RFC 7517 §4; security-cases #92).
+// only (RFC 7517 §4; attack #92).
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto'
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -13,7 +13,7 @@ export type SigningAlgorithm = 'RS256' | 'ES256' | 'ES384' | 'EdDSA'
 
 export interface SigningKeys {
   readonly current: { kid: string; alg: SigningAlgorithm; privateKey: CryptoKey }
-  /** Public JWKS (current first, then previous keys): only public members, each with kid, alg, use: 'sig' (RFC 7517; security-cases #92). */
+  /** Public JWKS (current first, then previous keys): only public members, each with kid, alg, use: 'sig' (RFC 7517; attack #92). */
   readonly jwks: { keys: JWK[] }
   /** For the proxy's own-issuer verification (see OwnKeys in src/credentials/jwt-keys.ts). */
   readonly getKey: JWTVerifyGetKey

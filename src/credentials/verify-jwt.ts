@@ -1,7 +1,7 @@
 // SPEC §5 JWT: verifies a bearer JWT against the key source of the issuer it names,
 // with that issuer's algorithms, audience, typ and the configured leeway, and turns
 // it into an Identity. Cheap checks run first, so garbage and floods cost little and
-// a disallowed alg never reaches a key lookup or a JWKS fetch (security-cases #100).
+// a disallowed alg never reaches a key lookup or a JWKS fetch (attack #100).
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
 import { parseDuration } from '../config/duration.js'
@@ -43,7 +43,7 @@ export interface JwtVerifierOptions {
   env?: NodeJS.ProcessEnv
   /** Base for a relative publicKeyFile (the config loader normally resolves it already). */
   baseDir?: string
-  /** JWKS fetch timeout; default 5000 (security-cases #94). */
+  /** JWKS fetch timeout; default 5000 (attack #94). */
   fetchTimeoutMs?: number
   /** Largest JWKS body read; default 512 KiB. */
   maxJwksBytes?: number
@@ -73,7 +73,7 @@ export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false
 
 /** SPEC §12: maxLifetime defaults to P1D. */
 export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400
-// Node's own header cap is 16 KiB (security-cases #32); a longer token is not one we issue or accept.
+// Node's own header cap is 16 KiB (attack #32); a longer token is not one we issue or accept.
 const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024
 /** Compiles every `jwt.issuers` entry once; returns all problems with their config paths. */
 export async function compileJwtVerifier(
@@ -137,7 +137,7 @@ async function compileIssuer(
     algorithms: [...source.algorithms],
     issuer: cfg.issuer,
     clockTolerance: leeway,
-    // jose accepts a token without exp unless told otherwise (security-cases #19).
+    // jose accepts a token without exp unless told otherwise (attack #19).
     requiredClaims: ['exp'],
     ...(cfg.audience !== undefined ? { audience: cfg.audience } : {}),
     // RFC 9068 §4: the issuer may insist on a typ, so ID tokens are not taken as access tokens.

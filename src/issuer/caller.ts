@@ -1,7 +1,7 @@
 // Who is calling the token service (SPEC §6): a user by Basic auth, or an API key.
 // A JWT never authenticates here (403: a JWT must not mint credentials, RFC 8725
 // §3.12). Failed Basic logins are throttled per account and per client IP, and an
-// unknown user costs the same hash work as a wrong password (security-cases #81).
+// unknown user costs the same hash work as a wrong password (attack #81).
 import type { FastifyRequest } from 'fastify'
 import { parseBasic } from '../accounts/basic-auth.js'
 import type { User } from '../accounts/users.js'

@@ -17,7 +17,7 @@ export interface Subject {
 }
 
 export function subjectFor(caller: Caller, targetUser: string | undefined, ctx: ServiceContext): Subject {
-  // A credential made by impersonation may not impersonate again (security-cases #89).
+  // A credential made by impersonation may not impersonate again (attack #89).
   const impersonated = caller.via === 'apikey' && caller.record.actor !== undefined
   // Clients are not users (issue 12): a name that is an OAuth client id never gets user credentials.
   const name = targetUser ?? caller.user.name
@@ -35,7 +35,7 @@ export function subjectFor(caller: Caller, targetUser: string | undefined, ctx: 
 /**
  * The subject of a new credential asking for `requested`, refused (403) when that is
  * beyond the subject's ceiling or, for a caller that is an API key, beyond that key
- * (security-cases #80).
+ * (attack #80).
  */
 export function grantFor(caller: Caller, targetUser: string | undefined, requested: Permissions, ctx: ServiceContext): Subject {
   const subject = subjectFor(caller, targetUser, ctx)

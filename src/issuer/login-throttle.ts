@@ -1,4 +1,4 @@
-// Failed Basic logins of the token service (SPEC §6; security-cases #81), counted
+// Failed Basic logins of the token service (SPEC §6; attack #81), counted
 // per (client address, account name) and per client address: past a threshold that
 // pair, or that address, is locked for a while, longer with every further failure
 // (429 with a true Retry-After). Never per account alone: wrong passwords sent from

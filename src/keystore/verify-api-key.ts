@@ -1,6 +1,6 @@
 // API key → Identity (SPEC §3.5, §5): format and checksum before any store lookup,
 // then the stored hash, enabled, expiry. Unknown ids and wrong secrets do the same
-// hashing work, so timing tells nothing about which ids exist (security-cases #74, #75).
+// hashing work, so timing tells nothing about which ids exist (attack #74, #75).
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from './key-store.js'
 import type { Identity } from '../credentials/identity.js'
 import { createIpFilter, type IpFilter } from '../net/ip-filter.js'

@@ -1,5 +1,5 @@
 // CIDR allow/deny sets (SPEC §3.3, §3.6): IPv4, IPv6, and IPv4-mapped IPv6 treated
-// as the plain IPv4 address (security-cases #63). Ranges are compiled once; a
+// as the plain IPv4 address (attack #63). Ranges are compiled once; a
 // lookup parses the address once and scans integer ranges, with no per-request cache.
 import { MAPPED_PREFIX, parseIp, type Parsed } from './ip-address.js'
 

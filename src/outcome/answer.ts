@@ -18,7 +18,7 @@ export interface AnswerOptions {
   /** Becomes X-Request-Id and the problem's `instance`. */
   readonly requestId?: string
   /**
-   * Connection: close. A refused request's body is never read (security-cases #100):
+   * Connection: close. A refused request's body is never read (attack #100):
    * close instead of letting node drain it to reuse the connection.
    */
   readonly close?: boolean

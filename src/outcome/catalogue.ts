@@ -102,7 +102,7 @@ type Spec = Partial<OutcomeRow> & Pick<OutcomeRow, 'status' | 'title'>
 /**
  * A SPEC §3 refusal. RFC 6750 §3: no error code when no credential was sent;
  * otherwise the reason's code. `shownAs`: API-key failures all look the same from
- * outside (security-cases #75: no oracle for which keys exist); logs and metrics
+ * outside (attack #75: no oracle for which keys exist); logs and metrics
  * keep the precise reason.
  */
 function refusal(reason: DenyReason, s: Spec & { shownAs?: string }): OutcomeRow {
@@ -140,7 +140,7 @@ const ROWS = {
   key_disabled: refusal('key_disabled', { status: 401, title: 'API key invalid', bearerError: 'invalid_token', shownAs: 'key_invalid' }),
   key_expired: refusal('key_expired', { status: 401, title: 'API key invalid', bearerError: 'invalid_token', shownAs: 'key_invalid' }),
   credential_ip_denied: refusal('credential_ip_denied', { status: 403, title: 'Client address not allowed for this credential' }),
-  // security-cases #76: the window of pipeline/failure-throttle.ts.
+  // attack #76: the window of pipeline/failure-throttle.ts.
   credential_throttled: refusal('credential_throttled', { status: 429, title: 'Too many failed credentials from this address', retryAfterSeconds: 60 }),
   permission_insufficient: refusal('permission_insufficient', { status: 403, title: 'Permission insufficient', bearerError: 'insufficient_scope' }),
   // pipeline/authority.ts: the user, client, impersonator or parent key behind a credential is gone.
@@ -150,12 +150,12 @@ const ROWS = {
   // SPEC §10: only forwardAuth.trustedCallers may ask for decisions.
   caller_untrusted: refusal('caller_untrusted', { status: 403, title: 'Caller may not ask for decisions' }),
 
-  // node's parser refused the request (security-cases #65–#72, #99): what node's own clientError handler would answer.
+  // node's parser refused the request (attack #65–#72, #99): what node's own clientError handler would answer.
   wire_malformed: wire({ status: 400, title: 'Bad Request' }),
   wire_headers_too_large: wire({ status: 431, title: 'Request Header Fields Too Large' }),
   wire_chunk_extensions_too_large: wire({ status: 413, title: 'Payload Too Large' }),
   wire_request_timeout: wire({ status: 408, title: 'Request Timeout' }),
-  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8; security-cases #51).
+  // CONNECT would open a tunnel past the pipeline: 405 like TRACE (SPEC §3.8; attack #51).
   wire_connect: wire({ status: 405, title: 'Method Not Allowed' }),
 
   upstream_connect: problem('upstream_connect', { status: 502, title: 'Upstream unreachable', logLevel: 'warn' }),
@@ -166,7 +166,7 @@ const ROWS = {
   // decide() threw: answered 500, never a pass.
   internal_error: { body: 'problem', type: 'about:blank', status: 500, title: 'Internal error', logLevel: 'error' },
   service_off: { body: 'problem', type: 'about:blank', status: 404, title: 'Not found', logLevel: 'info' },
-  // Every request must pass the pipeline on its own (security-cases #59): no h2c, no tunnel to the token service.
+  // Every request must pass the pipeline on its own (attack #59): no h2c, no tunnel to the token service.
   upgrade_unsupported: { body: 'problem', type: 'about:blank', status: 400, title: 'Only websocket upgrades are proxied', logLevel: 'info' },
   // SPEC §10: a decision is one request and one answer.
   upgrade_decision: { body: 'problem', type: 'about:blank', status: 400, title: 'Decision requests are not upgraded', logLevel: 'info' },

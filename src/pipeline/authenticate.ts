@@ -20,7 +20,7 @@ export interface Credentials {
   readonly throttle?: FailureThrottle | null
 }
 
-/** `query` is the request's query with its `?`, or ''; `clientIp` counts failures (security-cases #76). */
+/** `query` is the request's query with its `?`, or ''; `clientIp` counts failures (attack #76). */
 export async function authenticate(
   rawHeaders: readonly string[],
   c: Credentials,
@@ -30,7 +30,7 @@ export async function authenticate(
 ): Promise<AuthResult> {
   const found = c.extract(rawHeaders)
   // RFC 6750 §2: one method only. The query is forwarded verbatim, so a second
-  // token there would reach an upstream that might read it (security-cases #34, #35).
+  // token there would reach an upstream that might read it (attack #34, #35).
   if ((found.kind === 'jwt' || found.kind === 'apikey') && query.length > 1 && queryHasAccessToken(query)) {
     return failed(c, clientIp, nowMs, { ok: false, reason: 'credential_ambiguous', detail: 'a credential in the header and an access_token in the query' })
   }
@@ -67,7 +67,7 @@ export async function authenticate(
   }
 }
 
-/** Counts a failed credential against its client address (security-cases #76); returns the result as it is. */
+/** Counts a failed credential against its client address (attack #76); returns the result as it is. */
 function failed(c: Credentials, clientIp: string, nowMs: number, result: AuthResult): AuthResult {
   c.throttle?.failed(clientIp, nowMs)
   return result

@@ -1,7 +1,7 @@
 // SPEC §3.2: the client address is the socket peer, or — only when that peer is a
 // trusted proxy — the right-most X-Forwarded-For hop that is not itself trusted.
-// Left-most would let any client choose its own address (security-cases #61).
-// X-Real-IP, Forwarded, True-Client-IP and kin are never read (security-cases #60)
+// Left-most would let any client choose its own address (attack #61).
+// X-Real-IP, Forwarded, True-Client-IP and kin are never read (attack #60)
 // and are removed before forwarding (identityHeaders.removeHeaders). A hop that
 // does not parse fails closed (issue 13): the request is refused, never
 // attributed to the proxy that vouched for it.

@@ -57,7 +57,7 @@ export async function decide(req: RequestFacts, rt: DecideRuntime): Promise<Deci
   // §3.8: TRACE would echo our identity headers back; CONNECT would open a tunnel.
   if (req.method === 'TRACE' || req.method === 'CONNECT') return deny('method_not_allowed')
   // node keeps every header line in rawHeaders but only the first maxHeadersCount in
-  // req.headers: refuse rather than let the two views differ (security-cases #66).
+  // req.headers: refuse rather than let the two views differ (attack #66).
   if (req.rawHeaders.length > rt.maxRawHeaders) return deny('headers_too_large')
 
   const target = normalizeTarget(req.rawTarget)
@@ -151,7 +151,7 @@ for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 /**
  * RFC 9112 §3.2: Host = uri-host [ ":" port ]; not empty (RFC 9110 §4.2.1: an http URI
  * has a host). No userinfo (`a@evil`), path or space: the upstream gets it as
- * X-Forwarded-Host and may build URLs from it (security-cases #50). Routing never reads it.
+ * X-Forwarded-Host and may build URLs from it (attack #50). Routing never reads it.
  */
 function isHostValue(v: string): boolean {
   const n = v.length

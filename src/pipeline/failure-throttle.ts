@@ -1,4 +1,4 @@
-// security-cases #76: a client address whose credentials keep failing waits (429 with
+// attack #76: a client address whose credentials keep failing waits (429 with
 // Retry-After) before another unverified credential of its is checked. Credentials
 // already verified (in the cache) still pass, so one broken client behind a shared
 // address does not lock the others out. The key space needs no such guard (≥ 190-bit

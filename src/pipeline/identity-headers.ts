@@ -1,7 +1,7 @@
 // SPEC §4 and §3.8: the headers the upstream receives. Strip before set (STYLE
 // habit 6): everything the caller could use to speak for Gatehouse is removed
 // first, then Gatehouse's own headers are added, so nothing named in
-// `Connection` can remove them (security-cases #56–#60).
+// `Connection` can remove them (attack #56–#60).
 import { formatPermissions, type Permissions } from '../credentials/permissions.js'
 import type { Identity } from '../credentials/identity.js'
 import { canonicalIp } from '../net/ip-address.js'
@@ -44,13 +44,13 @@ const HOP_BY_HOP = [
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade',
   'proxy-authorization', 'http2-settings', 'expect',
 ]
-// SPEC §3.8; security-cases #52: a method or URL the upstream would obey instead of the one we authorised.
+// SPEC §3.8; attack #52: a method or URL the upstream would obey instead of the one we authorised.
 const OVERRIDES = [
   'x-http-method-override', 'x-http-method', 'x-method-override',
   'x-original-url', 'x-rewrite-url', 'x-original-uri', 'x-override-url',
   'x-forwarded-prefix', 'x-forwarded-path', 'x-forwarded-uri',
 ]
-// security-cases #60: client-supplied addressing that we set ourselves. The other
+// attack #60: client-supplied addressing that we set ourselves. The other
 // spoofable identity and address headers are the configured `removeHeaders`.
 const FORWARDING = ['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host']
 // Set again by us: our request id, and the trace context only when well formed (trace-context.ts).
@@ -146,7 +146,7 @@ export function buildIdentityHeaders(plan: HeaderPlan, identity: Identity | null
 
 function isDropped(p: Plan, name: string, connectionNamed: ReadonlySet<string> | null): boolean {
   // Prefix first: compared in place, folding case and `_`, so X_Auth_User and
-  // x-AUTH_user both go (security-cases #57; CVE-2025-64484).
+  // x-AUTH_user both go (attack #57; CVE-2025-64484).
   if (name.length >= p.prefix.length && startsWithCanonical(name, p.prefix)) return true
   if (connectionNamed === null && !p.dropLengths.has(name.length)) return false
   const canonical = canonicalName(name)

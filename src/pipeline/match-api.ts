@@ -2,14 +2,14 @@
 // boundaries, built once from config.apis. Matching folds ASCII case and ignores
 // `;` matrix parameters, because upstreams such as Express (case) and
 // Tomcat/Spring (`;`) do: the path is decided as the API the upstream will serve
-// (security-cases #43, #45, #46).
+// (attack #43, #45, #46).
 import { normalizeTarget } from './normalize-path.js'
 import { compileCors, type CorsConfig, type CorsPolicy } from './cors.js'
 
 export interface CompiledApi {
   readonly name: string
   readonly public: boolean
-  /** Largest request body this API takes (security-cases #100). */
+  /** Largest request body this API takes (attack #100). */
   readonly maxBodyBytes: number
   /** apis[].cors: browser cross-origin access; null = no CORS answers at all. */
   readonly cors: CorsPolicy | null

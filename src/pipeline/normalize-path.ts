@@ -1,6 +1,6 @@
 // SPEC §3.1: one normalised path, used both to match the API and to forward, so
 // the path that was authorised is byte-identical to the path the upstream sees
-// (security-cases #36–#48). Anything that cannot be normalised unambiguously is refused.
+// (attack #36–#48). Anything that cannot be normalised unambiguously is refused.
 
 export type NormalizedTarget = { ok: true; path: string; query: string } | { ok: false; detail: string }
 
@@ -12,8 +12,8 @@ const RAW = new Uint8Array(128)
 for (let c = 0; c < 0x20; c++) RAW[c] = FORBIDDEN
 RAW[0x7f] = FORBIDDEN
 RAW[0x20] = FORBIDDEN
-RAW[0x23] = FORBIDDEN // `#`: origin-form has no fragment (RFC 9112 §3.2.1, security-cases #41)
-RAW[0x5c] = FORBIDDEN // `\`: WHATWG URL and some servers read it as `/` (security-cases #38)
+RAW[0x23] = FORBIDDEN // `#`: origin-form has no fragment (RFC 9112 §3.2.1, attack #41)
+RAW[0x5c] = FORBIDDEN // `\`: WHATWG URL and some servers read it as `/` (attack #38)
 RAW[0x25] = SPECIAL
 RAW[0x2e] = SPECIAL
 RAW[0x2f] = SPECIAL
@@ -94,7 +94,7 @@ function normalizeSlow(s: string, end: number, query: string): NormalizedTarget 
       out.pop()
       trailingSlash = last
     } else {
-      // Tomcat and Spring read `..;x` as `..` (security-cases #43): refuse rather than guess.
+      // Tomcat and Spring read `..;x` as `..` (attack #43): refuse rather than guess.
       const cut = paramStart(seg)
       if (cut > 0 && isDots(seg, cut)) return DOT_PARAMS
       out.push(seg)
@@ -131,7 +131,7 @@ function decodeSegment(s: string, start: number, stop: number): string | Normali
     let i = pct + 3
     if (b < 0x80) {
       if (b === 0x2f || b === 0x5c) return ENCODED_SLASH
-      // %00 and other controls: NUL truncation and `%0a` vs regex `.` (security-cases #48).
+      // %00 and other controls: NUL truncation and `%0a` vs regex `.` (attack #48).
       if (b < 0x20 || b === 0x7f) return ENCODED_CONTROL
       out += UNRESERVED[b] === 1 ? String.fromCharCode(b) : (ESCAPED[b] as string)
     } else {

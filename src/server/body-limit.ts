@@ -1,5 +1,5 @@
 // Request bodies past their API's limit (config `limits.maxBodyBytes`, `apis[].maxBodyBytes`;
-// security-cases #100). decide() refuses a Content-Length over the limit before a byte
+// attack #100). decide() refuses a Content-Length over the limit before a byte
 // is read; a chunked body has no length up front, so it is counted as it streams and
 // the upstream request fails at the first chunk that would cross the limit: the
 // upstream never receives more than the limit.
@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream'
 
 // Chunk sizes and extensions are read but are not body: node bounds the extensions of
 // one chunk (16 KiB) but not their sum, so 100 000 one-byte chunks with 1 KB of
-// extensions each would have us read 100 MB for 100 KB of body (security-cases #72).
+// extensions each would have us read 100 MB for 100 KB of body (attack #72).
 // Past this allowance, framing may be at most twice the body (a chunk of a few bytes
 // still passes). bytesRead runs ahead of the body by what the socket, request and stream buffers hold (under 256 KiB).
 const FRAMING_ALLOWANCE = 256 * 1024

@@ -91,7 +91,7 @@ function serverOptionsOf(c: Config): http.ServerOptions {
 }
 
 function configureServer(server: http.Server, c: Config): void {
-  // Slow clients are cut off (security-cases #99); node's defaults are 60 s / 300 s.
+  // Slow clients are cut off (attack #99); node's defaults are 60 s / 300 s.
   server.headersTimeout = c.limits.headersTimeoutMs
   // node requires requestTimeout ≥ headersTimeout (0 would mean none).
   server.requestTimeout = Math.max(c.limits.requestTimeoutMs, c.limits.headersTimeoutMs)

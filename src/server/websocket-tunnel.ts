@@ -2,7 +2,7 @@
 // then tunnelled to the upstream; an open tunnel is decided again every
 // TUNNEL_RECHECK_MS and closed when its request would no longer be allowed (issue
 // 12), idle or too old. Other upgrades (h2c…) are refused: every request must
-// pass the pipeline on its own (security-cases #59).
+// pass the pipeline on its own (attack #59).
 import type { IncomingMessage } from 'node:http'
 import http from 'node:http'
 import net from 'node:net'
@@ -80,7 +80,7 @@ export function createUpgradeHandler(deps: ProxyDeps): (req: IncomingMessage, so
  * Sends the upgrade request to the upstream on a connection of its own. Only a 101
  * makes the connection a tunnel. Any other answer is relayed and the connection
  * closed: else the client's next bytes would reach the upstream as requests nobody
- * checked (websocket smuggling; security-cases #59). The client's early bytes
+ * checked (websocket smuggling; attack #59). The client's early bytes
  * (`head`) wait for the 101 for the same reason.
  */
 function connectUpstream(deps: ProxyDeps, at: Started, socket: Duplex, head: Buffer, d: Allowed, rt: Runtime, tunnels: TunnelSet): void {

@@ -1,6 +1,6 @@
 // The API-key endpoints of SPEC §6 over real sockets: create (shown once, stored
 // hashed), list, PATCH, delete by ids, and what the proxy does with the key on the
-// very next request (security-cases #78, #80); 200 concurrent creations lose none.
+// very next request (attack #78, #80); 200 concurrent creations lose none.
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'

@@ -1,5 +1,5 @@
 // POST /oauth/introspect (RFC 7662) and GET /v1/auth/token-info (SPEC §6) over real
-// sockets: both need authentication (security-cases #90); anything expired,
+// sockets: both need authentication (attack #90); anything expired,
 // revoked, unknown, malformed or not the caller's is exactly {"active":false}
 // whatever token_type_hint says (#91); JWTs and API keys alike.
 import assert from 'node:assert/strict'

@@ -1,4 +1,4 @@
-// The token service's keys (SPEC §6): the JWKS document (security-cases #92), no
+// The token service's keys (SPEC §6): the JWKS document (attack #92), no
 // CORS on any token-service answer, a second Gatehouse (a real child process
 // `node dist/main.js serve` as the issuer) accepting the first one's tokens through
 // that JWKS, key rotation (reload and SIGHUP) with and without a grace key, and

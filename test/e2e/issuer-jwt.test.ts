@@ -1,5 +1,5 @@
 // POST /v1/auth/jwt (SPEC §6) over real sockets: the token it issues and what the
-// proxy makes of it, every refusal (security-cases #80, #81, #84, #89), and the
+// proxy makes of it, every refusal (attack #80, #81, #84, #89), and the
 // login throttle.
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
@@ -18,7 +18,7 @@ import {
 } from '../support/token-service.js'
 import type { Reply } from '../support/http.js'
 
-// erin's password is longer than the 72 bytes bcrypt reads (security-cases #82).
+// erin's password is longer than the 72 bytes bcrypt reads (attack #82).
 const ERIN_PASSWORD = `${'E'.repeat(72)}-the-tail-bcrypt-ignores`
 
 let ts: TokenServiceFixture

@@ -1,5 +1,5 @@
 // POST /oauth/token (SPEC §6; RFC 6749 §4.4 client credentials) over real sockets:
-// the success shape (security-cases #85), every §5.2 error exactly (#86), the
+// the success shape (attack #85), every §5.2 error exactly (#86), the
 // client's TTL, and the client's permissions capping its tokens now (SPEC §3.7).
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'

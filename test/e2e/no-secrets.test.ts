@@ -66,7 +66,7 @@ test('a full run logs one JSON line per request and not one secret', { timeout: 
   await send('tampered JWT', { headers: bearer(tampered) }, { status: 401 })
   await send('expired JWT', { headers: bearer(expired) }, { status: 401 })
   await send('JWT only in the query', { query: `?access_token=${inQuery}` }, { status: 401 })
-  // Two methods at once (RFC 6750 §2; security-cases #34): refused, and still logged without either token.
+  // Two methods at once (RFC 6750 §2; attack #34): refused, and still logged without either token.
   await send('good JWT, another in the query', { headers: bearer(good), query: `?access_token=${inQuery}&x=1` }, { status: 400 })
   await send('JWT short of rw', { method: 'POST', headers: bearer(await f.token({ permissions: { users: 'r' } })), body: '{}' }, { status: 403 })
 
@@ -110,12 +110,12 @@ test('a full run logs one JSON line per request and not one secret', { timeout: 
   const wsPath = unique()
   const wsKey = await rawRequest(
     port(),
-    // `token=`, not `access_token=` beside a key: that pair is refused (security-cases #34).
+    // `token=`, not `access_token=` beside a key: that pair is refused (attack #34).
     `GET ${wsPath}?token=${inQuery} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-API-Key: ${key}\r\n\r\n`,
     1500,
   )
   // This upstream is no websocket server: it answers 200, which is relayed (and logged) as it is;
-  // only a 101 would have made a tunnel (security-cases #59).
+  // only a 101 would have made a tunnel (attack #59).
   assert.equal(wsKey.status, 200)
   sent.push({ what: 'websocket with a key', method: 'GET', status: 200, path: wsPath, user: 'carol', credentialId: record.id })
 

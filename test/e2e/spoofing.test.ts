@@ -1,4 +1,4 @@
-// SPEC §4 and security-cases #56–#58: identity headers the caller sends never
+// SPEC §4 and attack #56–#58: identity headers the caller sends never
 // reach the upstream, whatever their case, spelling or trickery.
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'

@@ -1,4 +1,4 @@
-// Property test of SPEC §4 (security-cases #56–#58): for any set of inbound headers —
+// Property test of SPEC §4 (attack #56–#58): for any set of inbound headers —
 // the identity prefix in any case and any `_`/`-` spelling, Connection lines naming
 // anything, forwarding headers, credentials — buildUpstreamHeaders passes on no
 // identity header but its own, each exactly once, and nothing a Connection line can drop.

@@ -1,4 +1,4 @@
-// Property test of the CIDR sets (SPEC §3.3, §3.6; security-cases #60–#63): for random
+// Property test of the CIDR sets (SPEC §3.3, §3.6; attack #60–#63): for random
 // IPv4 and IPv6 addresses and ranges, createIpSet agrees with ipaddr.js's own parse
 // and match, with IPv4-mapped IPv6 (::ffff:a.b.c.d) read as the plain IPv4 address.
 import assert from 'node:assert/strict'

@@ -1,4 +1,4 @@
-// Property tests of SPEC §3.1 (security-cases #36–#48): for any request-target, the
+// Property tests of SPEC §3.1 (attack #36–#48): for any request-target, the
 // normalised path is a fixed point (normalising it again changes nothing), and the API
 // chosen for it is the API of the path the upstream receives — as the upstream reads
 // it (WHATWG URL resolution, one percent-decoding, case and `;` folding).

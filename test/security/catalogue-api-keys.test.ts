@@ -32,7 +32,7 @@ before(async () => {
 after(() => w.close())
 
 
-describe('security-cases §4 API keys', () => {
+describe('attack catalogue §4 API keys', () => {
   test('#74 timing: wrong first secret byte, wrong last byte and an unknown id make the same constant-time comparison; malformed keys none', async () => {
     // Counted, not timed (a median over loopback measures the machine's load): every
     // timingSafeEqual the proxy makes, with its operand lengths.

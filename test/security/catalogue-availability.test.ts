@@ -106,7 +106,7 @@ function timed(port: number, text: string, limitMs = 5000): Promise<{ data: stri
   })
 }
 
-describe('security-cases §6 availability', () => {
+describe('attack catalogue §6 availability', () => {
   test('#93 JWKS down at start: own tokens and keys work, Tidp is 401 (never 500), and recovers once I is back', async () => {
     const w = await startWorld({ idpDownAtStart: true, idp: { jwksCooldownSeconds: 1 } })
     cleanups.push(() => w.close())

@@ -38,7 +38,7 @@ async function small(config: Record<string, unknown>): Promise<{ gh: TestGatehou
   }
 }
 
-describe('security-cases §3 headers, client IP, request smuggling', () => {
+describe('attack catalogue §3 headers, client IP, request smuggling', () => {
   test('#56 spoofed identity headers (any case, twice) never reach U: U-clean with T1; none at all on an anonymous route; 401 without a credential', async () => {
     const spoofs: [string, string][][] = [
       [['X-Auth-User', 'admin']],

@@ -57,7 +57,7 @@ async function accepted(token: string, why: string, target = '/api/x'): Promise<
 const sigOf = (token: string): string => token.split('.')[2] as string
 const headerPayload = (token: string): string => token.split('.').slice(0, 2).join('.')
 
-describe('security-cases §1 JWT', () => {
+describe('attack catalogue §1 JWT', () => {
   test('control: T1, Tidp and the HS issuer token are accepted, and U-clean', async () => {
     await accepted(w.T1(), 'T1')
     assertUClean(w.lastSeen(), 'alice', 'api:rw pub:r')

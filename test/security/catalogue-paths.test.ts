@@ -44,7 +44,7 @@ async function refusedWithK1(target: string, statuses: number[], why = target): 
   assert.equal(w.seen(), before, `${why}: no-U`)
 }
 
-describe('security-cases §2 paths and routing', () => {
+describe('attack catalogue §2 paths and routing', () => {
   test('control: K1 reads /pub and /api, is refused /api/admin (403) and /other (403)', async () => {
     assert.equal((await withK1('/pub/x')).status, 200)
     assert.equal((await withK1('/api/x')).status, 200)

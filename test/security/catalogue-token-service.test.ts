@@ -16,7 +16,7 @@ const basic = (user: string, pw: string): [string, string] => ['Authorization', 
 const json: [string, string] = ['Content-Type', 'application/json']
 const form: [string, string] = ['Content-Type', 'application/x-www-form-urlencoded']
 
-describe('security-cases §5 token-issuing endpoints', () => {
+describe('attack catalogue §5 token-issuing endpoints', () => {
   test('#82 Basic parsing: an empty password, a Unicode or unknown user are 401; a 1 MB password is 431; never 500', async () => {
     for (const [what, header, status] of [
       ['alice: (empty password)', basic('alice', ''), 401],

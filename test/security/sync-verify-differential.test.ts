@@ -5,7 +5,7 @@
 // both judge each token of a corpus at the same frozen clock and must return the same
 // JwtResult (ok, reason, detail, identity).
 //
-// The corpus: every JWT row of security-cases.md §1 that reaches the verifier (rows 33–35
+// The corpus: every JWT row of the attack catalogue §1 (SECURITY.md) that reaches the verifier (rows 33–35
 // are about the Authorization header and the URL, decided before it), the named token
 // vectors, and fast-check mutations of header, payload and signature of valid tokens
 // of every algorithm and key source. DIFF_RUNS (default 150) sets the mutations per
@@ -198,7 +198,7 @@ describe('node:crypto signature checks give jose\'s verdict', () => {
     for (const [i, t] of vectorTokens.entries()) await same(t, TOKEN_VECTORS[i]?.name ?? String(i))
   })
 
-  test('security-cases §1 rows 1–32, as far as they reach the verifier', async () => {
+  test('attack catalogue §1 rows 1–32, as far as they reach the verifier', async () => {
     const rs = signings.find((s) => s.iss === 'pem-rs256' && s.alg === 'RS256') as Signing
     const es = signings.find((s) => s.iss === 'pem-es256') as Signing
     const t1 = valid(rs)

@@ -1,4 +1,4 @@
-// A loopback JWKS endpoint for tests (security-cases "I"): serves a key set you can
+// A loopback JWKS endpoint for tests (SECURITY.md, the attack catalogue's JWKS cases): serves a key set you can
 // change, counts requests, and can be stopped, restarted on the same port, or made to
 // answer 500, garbage, an oversized body, or slowly.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'

@@ -31,7 +31,7 @@ export const CATALOGUE_APIS = [
   { name: 'api', prefixes: ['/api'] },
   { name: 'admin', prefixes: ['/api/admin'] },
   { name: 'other', prefixes: ['/other'] },
-  // The only anonymous routes (security-cases #54).
+  // The only anonymous routes (attack #54).
   { name: 'health', prefixes: ['/health'], public: true },
 ]
 
@@ -84,7 +84,7 @@ export function b64u(part: unknown): string {
   return Buffer.from(JSON.stringify(part), 'utf8').toString('base64url')
 }
 
-/** `b64u(header).b64u(payload).b64u(sign(…))`, built by hand (security-cases "mint"). */
+/** `b64u(header).b64u(payload).b64u(sign(…))`, built by hand (the attack catalogue's hand-minted tokens). */
 export function handMint(header: unknown, payload: unknown, sign: Signer): string {
   const input = `${b64u(header)}.${b64u(payload)}`
   return `${input}.${sign(Buffer.from(input, 'ascii')).toString('base64url')}`
@@ -141,7 +141,7 @@ export interface WorldOptions {
   readonly config?: Record<string, unknown>
   readonly limits?: Record<string, unknown>
   readonly jwt?: Record<string, unknown>
-  /** Stop I before P starts (security-cases #93); restart it with I.restart(). */
+  /** Stop I before P starts (attack #93); restart it with I.restart(). */
   readonly idpDownAtStart?: boolean
   /** Options of the IdP's issuer entry (jwksCooldownSeconds…). */
   readonly idp?: Record<string, unknown>

@@ -1,4 +1,4 @@
-// The path table (SPEC §3.1; security-cases #36–#48): raw request-target ->
+// The path table (SPEC §3.1; attack #36–#48): raw request-target ->
 // normalised `path?query`, or 'reject'. Each row says why it matters.
 
 export interface PathVector {
@@ -18,7 +18,7 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/api/v1/users?x=1', expect: '/api/v1/users?x=1', why: 'the query is split off' },
   { raw: '/a?', expect: '/a?', why: 'an empty query keeps its ?' },
 
-  // Dot segments (security-cases #36, #37)
+  // Dot segments (attack #36, #37)
   { raw: '/api/v1/version/../users', expect: '/api/v1/users', why: '.. removes the previous segment (RFC 3986 §5.2.4)' },
   { raw: '/api/v1/version/%2e%2e/users', expect: '/api/v1/users', why: 'encoded dots are decoded before dot-segment removal' },
   { raw: '/api/v1/version/.%2E/users', expect: '/api/v1/users', why: 'half-encoded .. is still ..' },
@@ -32,13 +32,13 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/a/../../b', expect: 'reject', why: '.. above the root in the middle of the path' },
   { raw: '/%2e%2e/etc/passwd', expect: 'reject', why: 'encoded .. above the root' },
 
-  // Duplicate slashes (security-cases #40)
+  // Duplicate slashes (attack #40)
   { raw: '//api/v1/users', expect: '/api/v1/users', why: 'a leading // is collapsed, never an authority' },
   { raw: '/api//v1///users', expect: '/api/v1/users', why: 'slash runs are collapsed' },
   { raw: '/api/v1/users//', expect: '/api/v1/users/', why: 'a trailing slash run becomes one trailing slash' },
   { raw: '//', expect: '/', why: 'only slashes is the root' },
 
-  // Encoded slash and backslash (security-cases #38)
+  // Encoded slash and backslash (attack #38)
   { raw: '/api/v1/users%2f..', expect: 'reject', why: 'an encoded slash would hide a dot-segment' },
   { raw: '/api/v1/users%2F', expect: 'reject', why: 'encoded slash, uppercase' },
   { raw: '/api/v1/users%5c', expect: 'reject', why: 'encoded backslash' },
@@ -46,7 +46,7 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/a\\b', expect: 'reject', why: 'raw backslash is read as / by WHATWG URL' },
   { raw: '/pub\\..\\api\\admin', expect: 'reject', why: 'backslash dot-segments' },
 
-  // Bad or dangerous percent-encoding (security-cases #48)
+  // Bad or dangerous percent-encoding (attack #48)
   { raw: '/api/admin%00.pub', expect: 'reject', why: 'encoded NUL' },
   { raw: '/api/%0aadmin', expect: 'reject', why: 'encoded LF (regex . mismatch, CVE-2022-22978)' },
   { raw: '/api/admin%0D', expect: 'reject', why: 'encoded CR' },
@@ -82,7 +82,7 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/a%3fb', expect: '/a%3Fb', why: 'an encoded ? stays in the path' },
 
   // Raw characters that no request-target may hold
-  { raw: '/a#b', expect: 'reject', why: 'a fragment (security-cases #41)' },
+  { raw: '/a#b', expect: 'reject', why: 'a fragment (attack #41)' },
   { raw: '/a?x=1#frag', expect: 'reject', why: 'a fragment after the query' },
   { raw: '/a b', expect: 'reject', why: 'a raw space' },
   { raw: '/a\tb', expect: 'reject', why: 'a raw TAB' },
@@ -104,7 +104,7 @@ export const PATH_VECTORS: readonly PathVector[] = [
   { raw: '/a?x=1?y=2', expect: '/a?x=1?y=2', why: 'only the first ? splits' },
   { raw: '/a?x=a\\b', expect: '/a?x=a\\b', why: 'a backslash in the query is left to the upstream' },
 
-  // Path parameters (security-cases #43)
+  // Path parameters (attack #43)
   { raw: '/pub/..;/api/admin', expect: 'reject', why: 'Tomcat reads ..; as .. ' },
   { raw: '/pub/.;x/api', expect: 'reject', why: 'Tomcat reads .;x as .' },
   { raw: '/pub/%2e%2e%3bx/api', expect: 'reject', why: 'encoded ..; is refused too' },

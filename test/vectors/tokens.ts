@@ -1,4 +1,4 @@
-// Named JWT cases for verify-jwt (SPEC §5; security-cases §1), each with its header and
+// Named JWT cases for verify-jwt (SPEC §5; attack catalogue §1), each with its header and
 // payload beside it. All are judged at the frozen clock NOW with leeway LEEWAY against
 // two issuers: A (a JWKS file holding key A, kid a-1, audience, scopeMap) and B (a PEM
 // file holding key B, requiredType at+jwt). `stranger` is a key nobody configured.

@@ -1,4 +1,4 @@
-// Basic credentials (RFC 7617 §2; RFC 6749 §2.3.1; security-cases #82).
+// Basic credentials (RFC 7617 §2; RFC 6749 §2.3.1; attack #82).
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import { decodeClientCredentials, parseBasic, type BasicCredentials } from '../../../src/accounts/basic-auth.js'

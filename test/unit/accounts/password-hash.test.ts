@@ -1,4 +1,4 @@
-// Password hashes of the users and clients files (SPEC §6; security-cases #81, #82).
+// Password hashes of the users and clients files (SPEC §6; attack #81, #82).
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import bcrypt from 'bcryptjs'

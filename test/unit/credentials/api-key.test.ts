@@ -1,4 +1,4 @@
-// The API-key format (SPEC §5; security-cases #75: prefix, length, alphabet, CRC32 tail).
+// The API-key format (SPEC §5; attack #75: prefix, length, alphabet, CRC32 tail).
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import {

@@ -20,7 +20,7 @@ describe('compileExtractor', () => {
     { name: 'reads the second configured API-key header', headers: ['X-Other-Key', KEY], expect: 'apikey', value: KEY },
     { name: 'trims an API-key header value', headers: ['X-API-Key', `  ${KEY}\t`], expect: 'apikey', value: KEY },
 
-    { name: 'refuses two Authorization lines (security-cases #34)', headers: ['Authorization', `Bearer ${JWT}`, 'Authorization', `Bearer ${JWT}x`], expect: 'ambiguous' },
+    { name: 'refuses two Authorization lines (attack #34)', headers: ['Authorization', `Bearer ${JWT}`, 'Authorization', `Bearer ${JWT}x`], expect: 'ambiguous' },
     { name: 'refuses two Authorization lines even when one is empty', headers: ['Authorization', '', 'authorization', `Bearer ${JWT}`], expect: 'ambiguous' },
     { name: 'refuses Authorization together with an API-key header', headers: ['Authorization', `Bearer ${JWT}`, 'X-API-Key', KEY], expect: 'ambiguous' },
     { name: 'refuses ApiKey in Authorization together with an API-key header', headers: ['X-API-Key', KEY, 'Authorization', `ApiKey ${KEY}`], expect: 'ambiguous' },

@@ -1,5 +1,5 @@
 // Remote JWKS behaviour (SPEC §5 "JWKS are cached, refreshed in the background, and
-// the last good set is kept"; security-cases #93 down, #94 slow, #96 unknown-kid flood
+// the last good set is kept"; attack #93 down, #94 slow, #96 unknown-kid flood
 // and rotation, #100 disallowed alg) against a real loopback JWKS server. The clock that
 // drives cooldown and backoff is injected; fetches, timeouts and sockets are real.
 import * as assert from 'node:assert/strict'

@@ -1,4 +1,4 @@
-// The token service's signing key (SPEC §2 issuer.signingKeyFile, §6; security-cases #92).
+// The token service's signing key (SPEC §2 issuer.signingKeyFile, §6; attack #92).
 import { strict as assert } from 'node:assert'
 import { generateKeyPairSync, type KeyObject } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'

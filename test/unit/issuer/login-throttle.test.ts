@@ -1,4 +1,4 @@
-// Failed-login throttle of the token service (SPEC §6; security-cases #81), on a frozen clock.
+// Failed-login throttle of the token service (SPEC §6; attack #81), on a frozen clock.
 import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import { createLoginThrottle, ipKey } from '../../../src/issuer/login-throttle.js'

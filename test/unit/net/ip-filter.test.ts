@@ -8,7 +8,7 @@ import { createIpFilter, createIpSet, parseCidrs } from '../../../src/net/ip-fil
 describe('canonicalIp', () => {
   const cases: [input: string, expected: string | null, why: string][] = [
     ['10.0.0.2', '10.0.0.2', 'a plain IPv4 address is already canonical'],
-    ['::ffff:10.0.0.2', '10.0.0.2', 'an IPv4-mapped address is its IPv4 address (security-cases #63)'],
+    ['::ffff:10.0.0.2', '10.0.0.2', 'an IPv4-mapped address is its IPv4 address (attack #63)'],
     ['::FFFF:a00:2', '10.0.0.2', 'a mapped address in hex words is the same IPv4 address'],
     ['2001:DB8:0:0:0:0:0:1', '2001:db8::1', 'IPv6 is written the RFC 5952 way'],
     ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1', 'RFC 5952 shortens the first longest zero run'],

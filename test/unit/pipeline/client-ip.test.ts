@@ -8,18 +8,18 @@ const none = createIpSet([])
 
 describe('resolveClientIp', () => {
   const cases: { name: string; peer: string; xff: string[]; expect: string | null }[] = [
-    { name: 'ignores X-Forwarded-For from an untrusted peer (security-cases #60)', peer: '203.0.113.9', xff: ['10.1.1.1'], expect: '203.0.113.9' },
+    { name: 'ignores X-Forwarded-For from an untrusted peer (attack #60)', peer: '203.0.113.9', xff: ['10.1.1.1'], expect: '203.0.113.9' },
     { name: 'returns the canonical form of an untrusted mapped peer', peer: '::ffff:203.0.113.9', xff: [], expect: '203.0.113.9' },
     { name: 'returns the trusted peer itself when it sends no X-Forwarded-For', peer: '10.0.0.2', xff: [], expect: '10.0.0.2' },
     { name: 'takes the right-most hop behind a trusted peer', peer: '10.0.0.2', xff: ['198.51.100.7'], expect: '198.51.100.7' },
     {
-      name: 'takes the right-most untrusted hop, never the left-most the client wrote (security-cases #61)',
+      name: 'takes the right-most untrusted hop, never the left-most the client wrote (attack #61)',
       peer: '10.0.0.2',
       xff: ['192.0.2.1, 203.0.113.66'],
       expect: '203.0.113.66',
     },
     { name: 'skips a chain of trusted proxies', peer: '10.0.0.2', xff: ['192.0.2.1, 203.0.113.66, 10.0.0.9, 10.0.0.8'], expect: '203.0.113.66' },
-    { name: 'treats a mapped trusted peer as its IPv4 address (security-cases #63)', peer: '::ffff:10.0.0.2', xff: ['203.0.113.66'], expect: '203.0.113.66' },
+    { name: 'treats a mapped trusted peer as its IPv4 address (attack #63)', peer: '::ffff:10.0.0.2', xff: ['203.0.113.66'], expect: '203.0.113.66' },
     { name: 'recognises a mapped trusted hop inside the chain', peer: '10.0.0.2', xff: ['203.0.113.66, ::ffff:10.0.0.3'], expect: '203.0.113.66' },
     { name: 'returns a hop in canonical form', peer: '10.0.0.2', xff: ['::ffff:203.0.113.66'], expect: '203.0.113.66' },
     { name: 'returns an IPv6 hop in RFC 5952 form', peer: '2001:db8:ffff::1', xff: ['2001:DB8:0:0:0:0:0:7'], expect: '2001:db8::7' },

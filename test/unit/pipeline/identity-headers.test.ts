@@ -47,7 +47,7 @@ describe('buildUpstreamHeaders', () => {
     'X_Auth_User', 'X-Auth_User', 'x_auth-user', 'x-auth_scopes', 'X-Auth-Actor', 'X-Auth-Anything-Else', 'X-AUTH-',
   ]
   for (const name of spoofed) {
-    it(`strips the caller's ${name} header (security-cases #56, #57)`, () => {
+    it(`strips the caller's ${name} header (attack #56, #57)`, () => {
       const out = buildUpstreamHeaders(plan, [name, 'admin', 'Accept', '*/*'], ctx())
       assert.ok(!out.includes('admin'), `${name} survived: ${JSON.stringify(out)}`)
       assert.deepEqual(values(out, 'X-Auth-User'), ['alice'])
@@ -73,7 +73,7 @@ describe('buildUpstreamHeaders', () => {
     'X-Forwarded-Prefix', 'X-Forwarded-Path', 'X-Forwarded-Uri',
   ]
   for (const name of overrides) {
-    it(`strips the override header ${name} (SPEC §3.8, security-cases #52)`, () => {
+    it(`strips the override header ${name} (SPEC §3.8, attack #52)`, () => {
       const out = buildUpstreamHeaders(plan, [name, 'DELETE'], ctx())
       assert.deepEqual(values(out, name), [])
       assert.ok(!out.includes('DELETE'))
@@ -82,7 +82,7 @@ describe('buildUpstreamHeaders', () => {
 
   const addressing = ['X-Forwarded-Proto', 'X-Forwarded-Port', 'Forwarded', 'X-Real-IP', 'True-Client-IP', 'CF-Connecting-IP', 'X_Real_IP', 'X-Client-IP']
   for (const name of addressing) {
-    it(`strips the caller's ${name} (security-cases #60)`, () => {
+    it(`strips the caller's ${name} (attack #60)`, () => {
       const out = buildUpstreamHeaders(plan, [name, '10.0.0.1'], ctx())
       assert.ok(!out.includes('10.0.0.1'), JSON.stringify(out))
     })
@@ -90,7 +90,7 @@ describe('buildUpstreamHeaders', () => {
 
   const hopByHop = ['Connection', 'Keep-Alive', 'Proxy-Connection', 'Transfer-Encoding', 'TE', 'Trailer', 'Upgrade', 'Proxy-Authorization', 'HTTP2-Settings', 'Expect']
   for (const name of hopByHop) {
-    it(`does not forward the hop-by-hop header ${name} (security-cases #59)`, () => {
+    it(`does not forward the hop-by-hop header ${name} (attack #59)`, () => {
       const out = buildUpstreamHeaders(plan, [name, 'x-value'], ctx())
       assert.deepEqual(values(out, name), [])
     })
@@ -103,7 +103,7 @@ describe('buildUpstreamHeaders', () => {
     assert.deepEqual(values(out, 'X-Kept'), ['3'])
   })
 
-  it('cannot be made to drop our own headers through Connection (security-cases #58)', () => {
+  it('cannot be made to drop our own headers through Connection (attack #58)', () => {
     const out = buildUpstreamHeaders(
       plan,
       ['Connection', 'close, X-Auth-User, X-Auth-Permissions, X-Forwarded-For', 'CONNECTION', 'host, x-forwarded-proto, X_Auth_Method', 'X-Auth-User', 'admin'],
@@ -204,7 +204,7 @@ describe('buildUpstreamHeaders', () => {
     assert.deepEqual(values(out, 'X-Forwarded-Host'), ['api.example.com'])
   })
 
-  it('rebuilds X-Forwarded-For from the client address behind an untrusted peer (security-cases #60)', () => {
+  it('rebuilds X-Forwarded-For from the client address behind an untrusted peer (attack #60)', () => {
     const out = buildUpstreamHeaders(plan, ['X-Forwarded-For', '10.0.0.1', 'x_forwarded_for', '10.0.0.2'], ctx())
     assert.deepEqual(values(out, 'X-Forwarded-For'), ['203.0.113.9'])
     assert.deepEqual(values(out, 'x_forwarded_for'), [])
