@@ -27,7 +27,8 @@ export const TARGETS = {
     ],
   },
   'verify-jwt': {
-    mutate: ['src/credentials/verify-jwt.ts'],
+    // jwt-token.ts holds the prechecks and the claims -> Identity checks (moved out of verify-jwt.ts).
+    mutate: ['src/credentials/verify-jwt.ts', 'src/credentials/jwt-token.ts'],
     testFiles: ['test/unit/credentials/verify-jwt-claims.test.ts', 'test/unit/credentials/verify-jwt.test.ts'],
   },
   'sync-verify': {
@@ -49,11 +50,13 @@ export const TARGETS = {
       'test/unit/pipeline/match-api.test.ts',
       'test/unit/pipeline/query-filter.test.ts',
       'test/unit/pipeline/decide.test.ts',
+      'test/unit/pipeline/cors.test.ts',
+      'test/unit/pipeline/trace-context.test.ts',
       'test/property/authority-chain.test.ts',
     ],
   },
   'credentials-rest': {
-    mutate: ['src/credentials/*.ts', '!src/credentials/verify-jwt.ts', '!src/credentials/sync-verify.ts'],
+    mutate: ['src/credentials/*.ts', '!src/credentials/verify-jwt.ts', '!src/credentials/jwt-token.ts', '!src/credentials/sync-verify.ts'],
     testFiles: ['test/unit/credentials/*.test.ts'],
   },
 }
