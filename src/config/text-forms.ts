@@ -46,5 +46,5 @@ export const DURATION_PATTERN = `^P(?:${N}D(?:${TIME})?|${TIME})$`
 /** A duration of zero, which DURATION_PATTERN matches and parseDuration refuses (the schema says `not`). */
 export const ZERO_DURATION_PATTERN = '^P(?:0+D)?(?:T(?:0+H)?(?:0+M)?(?:0+S)?)?$'
 
-/** The patterns whose values load.ts checks with the parsers, which say more precisely what is wrong. */
+/** The patterns whose values gatehouse checks with its parsers (load.ts, compile), which say more precisely what is wrong: left out of the validator it runs (test/support/generate-validators.ts), kept for the Helm schema. */
 export const PARSER_CHECKED_PATTERNS: ReadonlySet<string> = new Set([CIDR_PATTERN, HOST_PORT_PATTERN, DURATION_PATTERN, ZERO_DURATION_PATTERN])
