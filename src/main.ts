@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`gatehouse ${version()}\n`)
       return 0
     default:
-      return usage(command ? `unknown command "${command}"; the commands are serve, check-config, hash-secret and keys` : 'a command is needed', USAGE)
+      return usage(command ? `unknown command "${command}"; the commands are serve, check-config, hash-secret, keys, mint-jwt and inject` : 'a command is needed', USAGE)
   }
 }
 

@@ -90,7 +90,7 @@ describe('help, version and usage errors', { concurrency: 4 }, () => {
     { args: ['check-config', '--config'], says: /--config needs a value/ },
     { args: ['check-config', '--help=yes'], says: /--help takes no value/ },
     { args: ['serve', 'gatehouse.yaml'], says: /unexpected argument #1 \(not shown\); it takes --config VALUE/ },
-    { args: ['frobnicate'], says: /unknown command "frobnicate"; the commands are serve, check-config, hash-secret and keys/ },
+    { args: ['frobnicate'], says: /unknown command "frobnicate"; the commands are serve, check-config, hash-secret, keys, mint-jwt and inject/ },
     { args: ['keys', 'create', '--config', 'x.yaml', '--usr', 'bob'], says: /keys create: unknown option --usr; it takes .*--user VALUE/ },
     { args: ['hash-secret', '--bogus'], says: /unknown option --bogus; it takes --help/ },
   ]
