@@ -44,12 +44,19 @@ options:
   -h, --help          this help
 `
 
-/** The package's version, from the package.json beside dist/ (the image copies it too). */
+/**
+ * The package's version, from the nearest package.json above this module named gatehouse:
+ * dist/main.js and its chunks (bundled, the image copies package.json beside dist/) and
+ * src/cli/usage.ts (tsx) sit at different depths.
+ */
 export function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
-  } catch {
-    return 'unknown'
+  for (let up = '../'; up.length <= 9; up += '../') {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown }
+      if (pkg.name === 'gatehouse') return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+    } catch {
+      // none at this level: one more up
+    }
   }
+  return 'unknown'
 }

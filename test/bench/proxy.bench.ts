@@ -234,13 +234,9 @@ function ensureBuilt(): boolean {
     built = 0
   }
   if (built > 0 && (env.BENCH_BUILD === '0' || newest(path.join(PROJECT_ROOT, 'src')) <= built)) return false
-  log(built === 0 ? 'dist/main.js missing: building (tsc)' : 'src/ is newer than dist/: rebuilding (tsc)')
-  const r = spawnSync(process.execPath, [path.join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], {
-    cwd: PROJECT_ROOT,
-    stdio: 'inherit',
-    timeout: 300_000,
-  })
-  if (r.status !== 0) throw new Error('tsc failed; fix the build first')
+  log(built === 0 ? 'dist/main.js missing: building (npm run build)' : 'src/ is newer than dist/: rebuilding (npm run build)')
+  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: PROJECT_ROOT, stdio: 'inherit', timeout: 300_000 })
+  if (r.status !== 0) throw new Error('npm run build failed; fix the build first')
   return true
 }
 
@@ -600,7 +596,9 @@ function measureStartup(tmp: string, upstreamUrl: string, childEnv: NodeJS.Proce
     const before = pidStat(process.pid)
     for (let i = 0; i < STARTUP_RUNS; i++) {
       const cmd = PIN && TASKSET ? [TASKSET, '-c', String(PROXY_CPU), process.execPath] : [process.execPath]
-      spawnSync(cmd[0] as string, [...cmd.slice(1), MAIN, ...args], { cwd: tmp, env: childEnv, stdio: 'ignore', timeout: 30_000 })
+      const r = spawnSync(cmd[0] as string, [...cmd.slice(1), MAIN, ...args], { cwd: tmp, env: childEnv, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 })
+      // A command that fails early is fast: its time is not a start-up time.
+      if (r.status !== 0) throw new Error(`start-up: gatehouse ${args.join(' ')} exited ${r.status ?? r.signal}: ${String(r.stderr).slice(0, 300)}`)
     }
     const after = pidStat(process.pid)
     const ticks = before && after ? after.childTicks - before.childTicks : Number.NaN

@@ -1,6 +1,6 @@
 // Issue 17: a sidecar loads only what its config uses, and the CLI's one-shot commands
 // load little. `node dist/main.js` runs with a resolve hook that records every package
-// resolved from node_modules (test/support/import-recorder.mjs).
+// resolved from node_modules and every built file of ours (test/support/import-recorder.mjs).
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -12,6 +12,8 @@ import { childEnv, MAIN, PROJECT_ROOT, serveConfig, spawnNode } from '../support
 const RECORDER = path.join(PROJECT_ROOT, 'test', 'support', 'import-recorder.mjs')
 // TypeBox builds the schemas; the commands run the validators generated from them (issue 17).
 const HEAVY = ['fastify', '@fastify/swagger', '@fastify/swagger-ui', 'ioredis', '@sinclair/typebox']
+// deploy/bundle.mjs puts these into dist/: a command that needs them loads no file of theirs.
+const BUNDLED = ['yaml', 'jose', 'ipaddr.js', 'lru-cache']
 
 let dir: string
 let configFile: string
@@ -22,8 +24,15 @@ before(async () => {
 })
 after(() => rm(dir, { recursive: true, force: true }))
 
-/** The packages `node dist/main.js …args` resolved; `until` ends a long-running command once its stdout matches. */
-async function packagesOf(name: string, args: string[], until?: RegExp): Promise<Set<string>> {
+interface Loaded {
+  /** Packages resolved from node_modules. */
+  readonly packages: Set<string>
+  /** Our built files, relative to dist/. */
+  readonly own: Set<string>
+}
+
+/** What `node dist/main.js …args` loaded; `until` ends a long-running command once its stdout matches. */
+async function loadedBy(name: string, args: string[], until?: RegExp): Promise<Loaded> {
   const record = path.join(dir, `${name}.imports`)
   await writeFile(record, '')
   const child = spawnNode(['--import', RECORDER, MAIN, ...args], { cwd: dir, env: childEnv({ IMPORT_RECORD: record }) })
@@ -33,11 +42,17 @@ async function packagesOf(name: string, args: string[], until?: RegExp): Promise
   clearTimeout(timer)
   if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${child.stderr()}`)
   else assert.match(child.stdout(), until, `${args.join(' ')} never got there: ${child.stderr()}`)
-  return new Set((await readFile(record, 'utf8')).split('\n').filter((l) => l !== ''))
+  const lines = (await readFile(record, 'utf8')).split('\n').filter((l) => l !== '')
+  return {
+    packages: new Set(lines.filter((l) => !l.startsWith('dist:'))),
+    own: new Set(lines.filter((l) => l.startsWith('dist:')).map((l) => l.slice('dist:'.length))),
+  }
 }
 
 test('--help loads no package at all', { timeout: 30_000 }, async () => {
-  assert.deepEqual([...(await packagesOf('help', ['--help']))], [])
+  const loaded = await loadedBy('help', ['--help'])
+  assert.ok(loaded.own.has('main.js'), `the recorder saw the entry point: ${[...loaded.own].join(', ')}`)
+  assert.deepEqual([...loaded.packages], [])
 })
 
 test('check-config and keys list with the file store load neither the proxy, the token service, pino, ioredis nor a schema builder', { timeout: 30_000 }, async () => {
@@ -45,14 +60,15 @@ test('check-config and keys list with the file store load neither the proxy, the
     ['check-config', ['check-config', '--config', configFile]],
     ['keys', ['keys', 'list', '--config', configFile]],
   ] as const) {
-    const loaded = await packagesOf(name, [...args])
-    assert.ok(loaded.has('yaml'), `${name}: the recorder saw the config parser`)
-    for (const p of [...HEAVY, 'pino', 'prom-client', 'undici']) assert.ok(!loaded.has(p), `${name} loaded ${p}`)
+    const { packages, own } = await loadedBy(name, [...args])
+    assert.ok([...own].some((f) => f !== 'main.js'), `${name}: the recorder saw the command's own chunks: ${[...own].join(', ')}`)
+    for (const p of [...HEAVY, 'pino', 'prom-client', 'undici']) assert.ok(!packages.has(p), `${name} loaded ${p}`)
+    for (const p of BUNDLED) assert.ok(!packages.has(p), `${name} loaded ${p} from node_modules, not from the bundle`)
   }
 })
 
 test('serve without issuer: and with the file store loads no Fastify, Swagger, ioredis or schema builder', { timeout: 30_000 }, async () => {
-  const loaded = await packagesOf('serve', ['serve', '--config', configFile], /gatehouse listening/)
-  for (const p of ['pino', 'undici', 'prom-client', 'jose']) assert.ok(loaded.has(p), `the recorder saw ${p}`)
-  for (const p of HEAVY) assert.ok(!loaded.has(p), `serve loaded ${p}`)
+  const { packages } = await loadedBy('serve', ['serve', '--config', configFile], /gatehouse listening/)
+  for (const p of ['pino', 'undici', 'prom-client']) assert.ok(packages.has(p), `the recorder saw ${p}`)
+  for (const p of HEAVY) assert.ok(!packages.has(p), `serve loaded ${p}`)
 })

@@ -67,13 +67,14 @@ export function validatorSource(t: Target): string {
   const code = generate(ajv, ajv.compile(t.schema))
   return [
     `// GENERATED from ${t.source} by \`npm run generate:validators\` (test/support/generate-validators.ts).`,
-    '// Do not edit: change the schema and regenerate. Ajv standalone code; `require` is',
-    "// Ajv's own runtime helpers (string length, deep equality).",
+    '// Do not edit: change the schema and regenerate. Ajv standalone code; `ajvRuntime`',
+    "// loads Ajv's own runtime helpers (string length, deep equality). Not named `require`:",
+    '// deploy/bundle.mjs gives each bundled chunk a `require` of its own.',
     '// @ts-nocheck',
     '/* eslint-disable */',
     "import { createRequire } from 'node:module'",
-    'const require = createRequire(import.meta.url)',
-    code.replace(/^"use strict";/, ''),
+    'const ajvRuntime = createRequire(import.meta.url)',
+    code.replace(/^"use strict";/, '').replace(/\brequire\(/g, 'ajvRuntime('),
     '',
   ].join('\n')
 }

@@ -1,6 +1,8 @@
 // `node --import ./test/support/import-recorder.mjs …`: appends the name of every
-// package resolved from node_modules to the file in IMPORT_RECORD (one a line), so a
-// test can see what a command loaded (test/e2e/lean-start.test.ts).
+// package resolved from node_modules, and `dist:<file>` for each of Gatehouse's own
+// built files, to the file in IMPORT_RECORD (one a line), so a test can see what a
+// command loaded (test/e2e/lean-start.test.ts). Packages bundled into dist/ by
+// deploy/bundle.mjs are part of those files, not resolved from node_modules.
 import { appendFileSync } from 'node:fs'
 import { register } from 'node:module'
 import { isMainThread } from 'node:worker_threads'
@@ -8,10 +10,14 @@ import { isMainThread } from 'node:worker_threads'
 if (isMainThread) register(import.meta.url)
 
 const PACKAGE = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//
+const OWN = /\/dist\/(.+\.js)$/
 
 export async function resolve(specifier, context, next) {
   const resolved = await next(specifier, context)
+  const record = process.env.IMPORT_RECORD
   const m = PACKAGE.exec(resolved.url)
-  if (m && process.env.IMPORT_RECORD) appendFileSync(process.env.IMPORT_RECORD, `${m[1]}\n`)
+  const own = m ? null : OWN.exec(resolved.url)
+  if (record && m) appendFileSync(record, `${m[1]}\n`)
+  else if (record && own) appendFileSync(record, `dist:${own[1]}\n`)
   return resolved
 }
