@@ -440,7 +440,11 @@ async function main(): Promise<number> {
               { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret, ...(probeFile ? { TAIL_PROBE_OUT: probeFile } : {}) },
               probeFile ? ['--import', TAIL_PROBE, ...GH_NODE_ARGS] : GH_NODE_ARGS,
             )
-        if (!sc.nodeFloor) res.rssIdleMb = (pidMemory(gh.pid)?.rssKb ?? Number.NaN) / 1024
+        if (!sc.nodeFloor) {
+          const idle = pidMemory(gh.pid)
+          res.rssIdleMb = (idle?.rssKb ?? Number.NaN) / 1024
+          res.rssIdleAnonMb = (idle?.anonKb ?? Number.NaN) / 1024
+        }
         if (sc.front) gh = await behindNginx(gh, upstreamPort, sc.front === 'nginx-cached', childEnvBase)
         // ---- pre-flight: the first, middle and last request answer as expected
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
@@ -622,12 +626,14 @@ async function timedRun(
   const linesBefore = gh ? gh.lines() : 0
   const rss: { t: number; kb: number }[] = []
   let hwm = 0
+  let anonMax = 0
   const sample = () => {
     if (!gh) return
     const m = pidMemory(gh.pid)
     if (m) {
       rss.push({ t: performance.now() / 1000, kb: m.rssKb })
       hwm = Math.max(hwm, m.hwmKb)
+      anonMax = Math.max(anonMax, m.anonKb)
     }
   }
   const b = snapshot(gh)
@@ -669,6 +675,7 @@ async function timedRun(
       sysUsPerReq: sysUs / r.requests,
       rssMaxMb: Math.max(0, ...rss.map((x) => x.kb)) / 1024,
       rssEndMb: (rss.at(-1)?.kb ?? 0) / 1024,
+      rssAnonMaxMb: anonMax / 1024,
       hwmMb: hwm / 1024,
       rssSlopeMbPerMin: slope(rss.map((x) => [x.t, x.kb / 1024])) * 60,
       cacheHitPct: hits + misses > 0 ? (100 * hits) / (hits + misses) : null,

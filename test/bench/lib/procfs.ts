@@ -51,13 +51,16 @@ export function pidStat(pid: number): PidStat | null {
   }
 }
 
-/** VmRSS and VmHWM in KiB (null when the process is gone). */
-export function pidMemory(pid: number): { rssKb: number; hwmKb: number } | null {
+/**
+ * VmRSS, VmHWM and RssAnon in KiB (null when the process is gone). RssAnon is the
+ * process's private memory (heap, buffers); the rest of RSS is mostly the node binary's
+ * pages, which every process running the same binary file shares through the page cache.
+ */
+export function pidMemory(pid: number): { rssKb: number; hwmKb: number; anonKb: number } | null {
   try {
     const text = readFileSync(`/proc/${pid}/status`, 'latin1')
-    const rss = /^VmRSS:\s+(\d+)/m.exec(text)
-    const hwm = /^VmHWM:\s+(\d+)/m.exec(text)
-    return { rssKb: Number(rss?.[1] ?? 0), hwmKb: Number(hwm?.[1] ?? 0) }
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0)
+    return { rssKb: field('VmRSS'), hwmKb: field('VmHWM'), anonKb: field('RssAnon') }
   } catch {
     return null
   }

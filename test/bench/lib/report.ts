@@ -26,6 +26,8 @@ export interface RunRecord {
     readonly sysUsPerReq: number
     readonly rssMaxMb: number
     readonly rssEndMb: number
+    /** the private part of RSS (RssAnon), max over the run */
+    readonly rssAnonMaxMb: number
     readonly hwmMb: number
     readonly rssSlopeMbPerMin: number
     readonly cacheHitPct: number | null
@@ -48,6 +50,7 @@ export interface ScenarioSummary {
     readonly sysUsPerReq: number
     readonly corePct: number
     readonly rssMaxMb: number
+    readonly rssAnonMaxMb: number
     readonly rssSlopeMbPerMin: number
     readonly cacheHitPct: number | null
     readonly logLinesPerReq: number
@@ -78,6 +81,7 @@ export interface ScenarioResult {
   summary: ScenarioSummary | null
   /** RSS right after start, before any request (MB). */
   rssIdleMb?: number | null
+  rssIdleAnonMb?: number | null
   /** Fixed-rate scenarios: what the p99 samples of the Gatehouse runs coincided with (test/bench/tail-probe.mjs). */
   tail?: TailAttribution | null
 }
@@ -173,6 +177,7 @@ export function summarize(s: ScenarioResult): ScenarioSummary | null {
       sysUsPerReq: median(gh.map((r) => r.gh?.sysUsPerReq ?? Number.NaN)),
       corePct: median(gh.map((r) => r.gh?.corePct ?? Number.NaN)),
       rssMaxMb: Math.max(...gh.map((r) => r.gh?.rssMaxMb ?? 0)),
+      rssAnonMaxMb: Math.max(...gh.map((r) => r.gh?.rssAnonMaxMb ?? 0)),
       rssSlopeMbPerMin: median(gh.map((r) => r.gh?.rssSlopeMbPerMin ?? Number.NaN)),
       cacheHitPct: hit.length ? median(hit) : null,
       logLinesPerReq: median(gh.map((r) => r.gh?.logLinesPerReq ?? Number.NaN)),
@@ -246,14 +251,16 @@ export function computeTargets(r: BenchReport): Target[] {
   } else out.push({ target: 'uncached RS256 ÷ (sync signature check + public) ≤ 1.3 ×', measured: 'needs public, jwt-rs256-distinct and the verify loop', verdict: 'n/a' })
   const c = s('c1000')
   const idle = r.scenarios.find((x) => x.name === 'public')?.rssIdleMb ?? null
+  const idleAnon = r.scenarios.find((x) => x.name === 'public')?.rssIdleAnonMb ?? null
+  const priv = (mb: number | null | undefined) => (mb === null || mb === undefined || !Number.isFinite(mb) ? '' : ` (private ${f(mb, 0)})`)
   if (c || idle !== null || pub) {
     const idleOk = idle !== null && idle <= 64
     const c1000Ok = c !== null && c.gh.rssMaxMb <= 128
     out.push({
       target: 'RSS idle ≤ 64 MB / at c1000 with the distinct API keys ≤ 128 MB (defaults)',
       measured:
-        `idle ${idle !== null ? f(idle, 0) : '–'} MB; c50 (public) ${pub ? f(pub.gh.rssMaxMb, 0) : '–'} MB; ` +
-        `c1000 ${c ? `${f(c.gh.rssMaxMb, 0)} MB, slope ${f(c.gh.rssSlopeMbPerMin, 2)} MB/min over ${r.settings.durationS} s runs (soak: BENCH_DURATION=300)` : '–'}`,
+        `idle ${idle !== null ? f(idle, 0) : '–'} MB${priv(idleAnon)}; c50 (public) ${pub ? f(pub.gh.rssMaxMb, 0) : '–'} MB${priv(pub?.gh.rssAnonMaxMb)}; ` +
+        `c1000 ${c ? `${f(c.gh.rssMaxMb, 0)} MB${priv(c.gh.rssAnonMaxMb)}, slope ${f(c.gh.rssSlopeMbPerMin, 2)} MB/min over ${r.settings.durationS} s runs (soak: BENCH_DURATION=300)` : '–'}`,
       verdict: idle === null || c === null ? 'n/a' : idleOk && c1000Ok ? 'met' : 'missed',
     })
   }
