@@ -20,11 +20,27 @@ export function createLogger(settings: LogSettings, destination?: NodeJS.Writabl
     {
       level: settings.level,
       base: { service: 'gatehouse' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimestamp,
       ...(byName ? { formatters: { level: (label: string) => ({ level: label }) } } : {}),
     },
     destination ?? stdout(),
   )
+}
+
+let stampMs = Number.NaN
+let stamp = ''
+
+/**
+ * pino's isoTime, formatted once per millisecond: at thousands of lines a second,
+ * toISOString on every line was ~1 % of a proxied request's CPU (bench profile).
+ */
+export function isoTimestamp(): string {
+  const now = Date.now()
+  if (now !== stampMs) {
+    stampMs = now
+    stamp = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return stamp
 }
 
 /** Whether a line pino wrote is a warning or worse: `{"level":"warn"…`, `"error"`, `"fatal"`, or 40 and above. */

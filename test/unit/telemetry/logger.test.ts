@@ -4,6 +4,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
+import pino from 'pino'
+import { isoTimestamp } from '../../../src/telemetry/logger.js'
 
 const CHILD = fileURLToPath(new URL('../../support/logger-child.ts', import.meta.url))
 const WARN_CHILD = fileURLToPath(new URL('../../support/logger-warn-child.ts', import.meta.url))
@@ -88,3 +90,15 @@ for (const [format, expected] of [
     }
   })
 }
+
+test("the log's timestamp is pino's isoTime, formatted once per millisecond", (t) => {
+  // pino's own isoTime is the oracle; node:test's mocked Date is the clock.
+  t.mock.timers.enable({ apis: ['Date'], now: Date.UTC(2026, 11, 6, 12, 0, 0, 5) })
+  const first = isoTimestamp()
+  assert.equal(first, pino.stdTimeFunctions.isoTime())
+  assert.equal(first, ',"time":"2026-12-06T12:00:00.005Z"')
+  assert.equal(isoTimestamp(), first)
+  t.mock.timers.tick(1)
+  assert.equal(isoTimestamp(), pino.stdTimeFunctions.isoTime())
+  assert.equal(isoTimestamp(), ',"time":"2026-12-06T12:00:00.006Z"')
+})
