@@ -191,6 +191,15 @@ const SCENARIOS: ScenarioDef[] = [
   { name: 'redis', title: 'one API key, Redis store', expect: 200, requests: async () => [] },
   { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, requests: async () => [GET('/public/items/42')] },
   {
+    name: 'rate-node-floor',
+    title: `reference, not Gatehouse: node-floor at ${RATE} req/s`,
+    expect: 200,
+    paced: true,
+    nodeFloor: true,
+    note: 'the tail that any Node.js proxy adds on this machine at this rate: the part of the rate-* p99 that Gatehouse itself does not add',
+    requests: async () => [GET('/public/items/42')],
+  },
+  {
     name: 'rate-jwt-rs256',
     title: `one RS256 JWT at ${RATE} req/s`,
     expect: 200,

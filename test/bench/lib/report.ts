@@ -226,6 +226,14 @@ export function computeTargets(r: BenchReport): Target[] {
       })
     }
   }
+  const rateFloor = s('rate-node-floor')
+  if (rateFloor) {
+    out.push({
+      target: 'reference: p99 added over direct at the fixed rate by node-floor (no checks, no log, no metrics)',
+      measured: `${f(rateFloor.p99AddedUs / 1000, 3)} ms (p99 ${ms(rateFloor.gh.latencyUs.p99)} vs direct ${ms(rateFloor.direct.latencyUs.p99)} ms)${rateFloor.missed > 0 ? `; ${rateFloor.missed} requests could not be sent on time` : ''}`,
+      verdict: 'n/a',
+    })
+  }
   for (const [a, name, limit] of [
     [pub, 'public', 1.3],
     [rep, 'cached RS256 JWT', 1.4],
