@@ -128,6 +128,14 @@ describe('identity headers at the edges', () => {
     assert.deepEqual(values(out, 'XAuth-User'), ['d'])
   })
 
+  it('a prefix folds every capital, A and Z included (RFC 9110 §5.1: names are case-insensitive)', () => {
+    const zed = compileHeaderPlan({ prefix: 'X-Az-', forwardAuthorization: false, apiKeyHeaders: [], upstreamHost: 'u' })
+    const out = buildUpstreamHeaders(zed, ['X-AZ-Role', 'spoof-1', 'x_aZ_role', 'spoof-2', 'X-Ay-Role', 'kept'], ctx())
+    assert.ok(!out.includes('spoof-1') && !out.includes('spoof-2'), JSON.stringify(out))
+    assert.deepEqual(values(out, 'X-Ay-Role'), ['kept'])
+    assert.deepEqual(values(out, 'X-Az-User'), ['alice'])
+  })
+
   it('lone surrogates are WTF-8, surrogate pairs UTF-8 (the code point)', () => {
     for (const unit of [0xd800, 0xdbff, 0xdc00, 0xdfff]) {
       const ch = String.fromCharCode(unit)

@@ -119,3 +119,47 @@ describe('compileApis problems', () => {
     })
   }
 })
+
+describe('compileApis at the edges (issue 19, mutation testing)', () => {
+  it('each API gets its own maxBodyBytes, else limits.maxBodyBytes (attack #100); a cors policy only when configured', () => {
+    const r = compileApis(
+      [
+        { name: 'upload', prefixes: ['/upload'], public: false, maxBodyBytes: 10 },
+        { name: 'zero', prefixes: ['/zero'], public: false, maxBodyBytes: 0 },
+        { name: 'web', prefixes: ['/web'], public: false, cors: { origins: ['https://app.example'], methods: ['GET'], headers: [], exposeHeaders: [], credentials: false } },
+      ],
+      1000,
+    )
+    assert.ok(r.ok)
+    assert.equal(r.matcher.match('/upload')?.maxBodyBytes, 10)
+    assert.equal(r.matcher.match('/zero')?.maxBodyBytes, 0)
+    assert.equal(r.matcher.match('/web')?.maxBodyBytes, 1000)
+    assert.equal(r.matcher.match('/upload')?.cors, null)
+    assert.equal(r.matcher.match('/web')?.cors?.origins.has('https://app.example'), true)
+    assert.equal(matcher([{ name: 'a', prefixes: ['/a'], public: false }]).match('/a')?.maxBodyBytes, Number.POSITIVE_INFINITY)
+  })
+
+  it('folds every ASCII capital, Z included, and drops empty segments', () => {
+    const m = matcher([
+      { name: 'zed', prefixes: ['/zed'], public: false },
+      { name: 'admin', prefixes: ['/api/admin'], public: false },
+    ])
+    assert.equal(m.match('/Zed')?.name, 'zed')
+    assert.equal(m.match('/zeD/x')?.name, 'zed')
+    assert.equal(m.match('/api//admin')?.name, 'admin')
+  })
+
+  it('each problem says what is wrong', () => {
+    const r = compileApis([
+      { name: 'a', prefixes: ['/x', '/x/y/..', 'x', '/X/', '/p;q'], public: false },
+      { name: 'a', prefixes: ['/z'], public: false },
+    ])
+    assert.ok(!r.ok)
+    const messages = Object.fromEntries(r.problems.map((p) => [p.path, p.message]))
+    assert.match(messages['apis[0].prefixes[1]'] ?? '', /"\/x\/y\/\.\." is not a normalised path; write "\/x\/"/)
+    assert.match(messages['apis[0].prefixes[2]'] ?? '', /"x" is not a usable path: .+/)
+    assert.match(messages['apis[0].prefixes[3]'] ?? '', /"\/X\/" is the same prefix as apis\[0\]\.prefixes\[0\]/)
+    assert.match(messages['apis[0].prefixes[4]'] ?? '', /"\/p;q" holds a ; parameter/)
+    assert.match(messages['apis[1].name'] ?? '', /"a" is already the name of apis\[0\]/)
+  })
+})
