@@ -17,6 +17,8 @@ import { compileReadingCheck, DEFAULT_READINGS, type PathReadingSwitches, type R
 const hex2 = (b: number) => b.toString(16).toUpperCase().padStart(2, '0')
 /** Text as the percent-encoded UTF-8 a normalised path holds. */
 const utf8 = (s: string) => [...Buffer.from(s)].map((b) => `%${hex2(b)}`).join('')
+/** Text as a normalised path segment spells it: unreserved ASCII as itself (RFC 3986 §6.2.2.2), the rest escaped. */
+const segment = (s: string) => [...s].map((ch) => (/^[A-Za-z0-9\-._~]$/.test(ch) ? ch : utf8(ch))).join('')
 /** Bytes encoded twice: what an upstream that decodes twice reads as those bytes. */
 const twice = (bytes: number[]) => bytes.map((b) => `%25${hex2(b)}`).join('')
 
@@ -31,9 +33,16 @@ const LEGACY: [name: string, bytes: number[], reads: string][] = [
   ['U+DFFF, last surrogate', [0xed, 0xbf, 0xbf], '\u00ed\u00bf\u00bf'],
   ['U+E000, above the surrogates', [0xee, 0x80, 0x80], '\ue000'],
   ['U+10FFFF, the last code point', [0xf4, 0x8f, 0xbf, 0xbf], '\u{10ffff}'],
+  ['continuation bytes without a lead', [0x80, 0x80, 0x80, 0x80], '\u0080\u0080\u0080\u0080'],
+  ['F8, no lead byte since RFC 3629', [0xf8, 0x80, 0x80, 0x80], '\u00f8\u0080\u0080\u0080'],
+  ['a lead byte before an ASCII byte', [0xc3, 0x41], '\u00c3A'],
 ]
 
 const ASTRAL = ['\u{10000}', '\u{1f600}', '\u{10ffff}']
+// Above the surrogates: one UTF-16 unit each, never half of a pair.
+const BMP_HIGH = ['\ue000', '\uffff']
+// Letters whose case folding is no ASCII letter: kept as they are (Hangul, Greek with a tonos, ŉ).
+const UNFOLDED = ['\ud55c', '\u03ac', '\u0149']
 
 const compiled = compileApis([
   { name: 'api', prefixes: ['/api'], public: false },
@@ -43,7 +52,10 @@ const compiled = compileApis([
   { name: 'cafes', prefixes: [`/api/caf${utf8('é')}s`], public: false },
   { name: 'c1', prefixes: [`/api/${utf8('\u0080')}s`], public: false },
   ...ASTRAL.map((ch, i) => ({ name: `astral${i}`, prefixes: [`/api/${utf8(ch)}s`], public: false })),
-  ...LEGACY.map(([, , reads], i) => ({ name: `legacy${i}`, prefixes: [`/api/${utf8(reads)}`], public: false })),
+  ...BMP_HIGH.map((ch, i) => ({ name: `bmp${i}`, prefixes: [`/api/${utf8(ch)}s`], public: false })),
+  ...UNFOLDED.map((ch, i) => ({ name: `unfolded${i}`, prefixes: [`/api/${utf8(ch)}`], public: false })),
+  { name: 'pct', prefixes: ['/api/%25zz'], public: false },
+  ...LEGACY.map(([, , reads], i) => ({ name: `legacy${i}`, prefixes: [`/api/${segment(reads)}`], public: false })),
 ])
 assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.problems))
 const matcher = compiled.matcher
@@ -88,6 +100,38 @@ describe('path readings: the second decoding', () => {
       assert.equal(judge(only('doubleDecoding'), `/api/${utf8(ch)}%2573`), 'doubleDecoding')
     })
   }
+
+  for (const ch of BMP_HIGH) {
+    it(`U+${(ch.codePointAt(0) as number).toString(16).toUpperCase()} (no surrogate) is one character on the second decoding, the next one read too`, () => {
+      assert.equal(judge(only('doubleDecoding'), `/api/${utf8(ch)}%2573`), 'doubleDecoding')
+    })
+  }
+
+  it('an escape that is no escape stays text in every reading: %zz is not a byte (RFC 3986 §2.1)', () => {
+    // The API's prefix holds a literal `%zz`; no reading may turn it into a byte and leave the API.
+    assert.equal(judge(compileReadingCheck(DEFAULT_READINGS), '/api/%25zz/x', 'pct'), null)
+    assert.equal(judge(compileReadingCheck(DEFAULT_READINGS), '/api/%25zz', 'pct'), null)
+  })
+
+  it('an encoded ; that a second decoding makes a parameter ends the segment there (Tomcat)', () => {
+    assert.equal(judge(only('doubleDecoding'), '/api/admin%253Bx'), 'doubleDecoding')
+  })
+
+  it('a %3B a reading holds as text is no parameter: it is matched escaped', () => {
+    // The upstream decoded once: `admin%3Bx.` is its text; trimmed it is `admin%3Bx`, not admin.
+    assert.equal(judge(only('trailingDotsSpaces'), '/api/admin%253Bx.'), null)
+  })
+})
+
+describe('path readings: case folding keeps what has no ASCII form', () => {
+  for (const ch of UNFOLDED) {
+    it(`${ch} (U+${(ch.codePointAt(0) as number).toString(16).toUpperCase()}) stays itself`, () => {
+      assert.equal(judge(only('unicodeCaseFolding'), `/api/${utf8(ch)}`, `unfolded${UNFOLDED.indexOf(ch)}`), null)
+    })
+  }
+  it('the Kelvin sign inside an API folds to k and stays in it', () => {
+    assert.equal(judge(compileReadingCheck(DEFAULT_READINGS), `/api/x${utf8('\u212a')}`), null)
+  })
 })
 
 describe('path readings: an old UTF-8 decoder (invalidUtf8)', () => {
