@@ -115,6 +115,27 @@ describe('authenticate with the cache and the failure throttle on', () => {
     assert.ok((await auth(await unverified(), ip)).ok, 'no credential is no failed credential')
   })
 
+  it('an API key: its expiry read in seconds; a use answered from the cache still counts as its last use', async () => {
+    const made = newKeyRecord({ user: 'alice', permissions: { users: 'rw' }, expiresAt: NOW + 3600 }, NOW - 100)
+    await store.create(made.record)
+    const at = (ms: number) => authenticate(['X-API-Key', made.key], rt.credentials, ms, '', '192.0.2.250')
+    assert.ok((await at(NOW_MS)).ok)
+    assert.equal((await store.get(made.record.id))?.lastUsedAt, NOW)
+    cacheHits.length = 0
+    assert.ok((await at(NOW_MS + 5000)).ok)
+    assert.deepEqual(cacheHits, [true])
+    assert.equal((await store.get(made.record.id))?.lastUsedAt, NOW + 5)
+    // A revoked JWT jti that happens to equal the key's id says nothing about the key.
+    await store.revokeJwt(made.record.id, NOW + 600)
+    assert.ok((await at(NOW_MS + 6000)).ok)
+  })
+
+  it('a refused token says why', async () => {
+    const r = await auth(['Authorization', 'Bearer a.b.c'], freshIp())
+    assert.ok(!r.ok)
+    assert.ok((r.detail ?? '').length > 0, JSON.stringify(r))
+  })
+
   it('a malformed API key answers like an unknown one, without detail (attack #75); a malformed Authorization says why', async () => {
     const key = await auth(['X-API-Key', 'nonsense'], freshIp())
     assert.ok(!key.ok)

@@ -112,6 +112,7 @@ describe('AuthorityChain.check', () => {
     })
     it('without a users file: the credential alone, and no impersonation', async () => {
       assert.deepEqual(grants(await noFiles.check(jwt({ user: 'gone' }), IP, NOW)), { permissions: { users: 'rw', admin: 'rw' }, subjectType: 'user' })
+      assert.deepEqual(grants(await noFiles.check(jwt({ issuer: 'https://idp.example' }), IP, NOW)), { permissions: { users: 'rw', admin: 'rw' }, subjectType: 'user' })
       assert.deepEqual(refusal(await noFiles.check(jwt({ actor: 'helpdesk' }), IP, NOW)), revoked('impersonation needs a users file'))
     })
   })
@@ -146,6 +147,9 @@ describe('AuthorityChain.check', () => {
     it('reaches no further than its parent, whose own user caps it too', async () => {
       const parent = await key({ permissions: { users: 'r', admin: 'rw' } })
       assert.deepEqual(grants(await chain.check(jwt({ parentKeyId: parent.id }), IP, NOW)), { permissions: { users: 'r', admin: 'r' }, subjectType: 'user' })
+      // A child narrower than its parent keeps its own, narrower, grant.
+      const wide = await key({})
+      assert.deepEqual(grants(await chain.check(jwt({ parentKeyId: wide.id, permissions: { users: 'r' } }), IP, NOW)).permissions, { users: 'r' })
     })
     it('dies with its parent: revoked, disabled, expired (at its expiry second)', async () => {
       assert.deepEqual(refusal(await chain.check(jwt({ parentKeyId: 'nosuchkey000' }), IP, NOW)), revoked('the parent API key was revoked'))

@@ -126,6 +126,12 @@ describe('CORS at the edges (issue 19, mutation testing)', () => {
     assert.equal(detail({ requestHeaders: 'x-api-key' }), 'a requested header is not in cors.headers')
   })
 
+  test('an allowed preflight says so (for the log)', () => {
+    const v = decideCors(policy(), preflight())
+    assert.ok(v.preflight && v.allowed)
+    assert.equal(v.detail, 'preflight allowed')
+  })
+
   test('a preflight naming no headers, or only empty list elements, asks for none', () => {
     for (const requestHeaders of [undefined, '', ' , ,', 'authorization,,']) {
       const v = decideCors(policy(), preflight({ requestHeaders }))
@@ -151,6 +157,7 @@ describe('CORS at the edges (issue 19, mutation testing)', () => {
     const cors = { 'access-control-allow-origin': APP, vary: 'Origin' }
     assert.deepEqual(pairs(withCorsHeaders(['vary', 'Accept', 'x-a', '1', 'vary', 'Cookie'], cors)), [['x-a', '1'], ['access-control-allow-origin', APP], ['vary', 'Accept, Cookie, Origin']])
     assert.deepEqual(pairs(withCorsHeaders(['vary', '  '], cors)).at(-1), ['vary', 'Origin'])
+    assert.deepEqual(pairs(withCorsHeaders(['vary', '* '], cors)).at(-1), ['vary', '* '])
     assert.deepEqual(pairs(withCorsHeaders(['x-a', '1'], { 'access-control-allow-origin': '*' })), [['x-a', '1'], ['access-control-allow-origin', '*']])
     assert.deepEqual(pairs(withCorsHeaders(['vary', 'Accept'], {})), [['vary', 'Accept']])
   })

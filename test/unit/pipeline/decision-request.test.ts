@@ -33,6 +33,8 @@ describe('decisionForm: is this request a decision request, and in which form', 
     ['/_gatehouse/decid', null],
     ['/api/v1/users', null],
     [`/x${PATH}`, null],
+    ['/_gatehouse/decidx/api', null],
+    ['/_gatehouse/decidx?q', null],
   ]
   for (const [target, form] of cases) {
     it(`${target} -> ${form}`, () => assert.equal(decisionForm(target, PATH), form))
@@ -86,6 +88,7 @@ describe('readDecisionRequest and the decision runtime', () => {
     const r = refused(readDecisionRequest(ask(['X-Forwarded-Method', 'GET', 'X-Forwarded-Uri', '/x'], { peerIp: PEER }), 'headers', fa), 'caller_untrusted', /trustedCallers/)
     assert.equal(r.clientIp, PEER)
     refused(readDecisionRequest(ask([], { peerIp: PROXY }), 'headers', fa), 'caller_untrusted', /trustedCallers/)
+    assert.equal(refused(readDecisionRequest(ask([], { peerIp: `::ffff:${PEER}` }), 'headers', fa), 'caller_untrusted', /trustedCallers/).clientIp, PEER)
     assert.deepEqual(named(readDecisionRequest(ask(['X-Forwarded-Method', 'GET', 'X-Forwarded-Uri', '/x'], { peerIp: `::ffff:${CALLER}` }), 'headers', fa)), { method: 'GET', rawTarget: '/x' })
   })
 
@@ -115,6 +118,7 @@ describe('readDecisionRequest and the decision runtime', () => {
       ['X-Forwarded-Method', 'GET', 'X-Forwarded-Uri', '/a', 'X-Original-URL', 'https://h/b'],
       ['X-Original-Method', 'GET', 'X-Original-URI', '/a', 'X-Original-URL', 'https://h/b'],
       ['X-Forwarded-Method', 'GET', 'X-Forwarded-Uri', '/a', 'X-Original-URI', '/a', 'X-Original-URL', 'https://h/b'],
+      ['X-Forwarded-Method', 'GET', 'X-Forwarded-Uri', '/a', 'X-Original-URI', '/b', 'X-Original-URL', 'https://h/b'],
     ]
     for (const raw of conflicts) refused(readDecisionRequest(ask(raw), 'headers', fa), 'request_malformed', /different requests/)
   })
@@ -149,7 +153,7 @@ describe('readDecisionRequest and the decision runtime', () => {
   })
 
   it('the {path}/<uri> form: the original method and the rest of the target; 400 with any naming header', () => {
-    assert.deepEqual(named(readDecisionRequest(ask(['X-API-Key', 'k'], { method: 'DELETE', rawTarget: `${PATH}/api/v1/users/7?q=1` }), 'prefix', fa)), { method: 'DELETE', rawTarget: '/api/v1/users/7?q=1' })
+    assert.deepEqual(named(readDecisionRequest(ask(['X-API-Key', 'k', 'Accept-Language', 'de', 'Accept-Language', 'fr'], { method: 'DELETE', rawTarget: `${PATH}/api/v1/users/7?q=1` }), 'prefix', fa)), { method: 'DELETE', rawTarget: '/api/v1/users/7?q=1' })
     for (const name of ['X-Forwarded-Method', 'X-Forwarded-Uri', 'X-Original-Method', 'X-Original-URI', 'X-Original-URL']) {
       refused(readDecisionRequest(ask([name, '/x'], { rawTarget: `${PATH}/api/v1/users` }), 'prefix', fa), 'request_malformed', /must not carry/)
     }

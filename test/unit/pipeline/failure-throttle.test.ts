@@ -53,6 +53,11 @@ describe('createFailureThrottle', () => {
     t.failed('2001:db8:1:2:ffff:ffff:ffff:9', T0)
     assert.equal(t.blocked('2001:db8:1:2::abcd', T0), true, 'the same /64')
     assert.equal(t.blocked('2001:db8:1:3::1', T0), false, 'the next /64')
+    // Two /64s whose bytes would run together without a separator: 1,23 and 12,3.
+    t.failed('2001:db8:0:117::1', T0)
+    t.failed('2001:db8:0:117::2', T0)
+    assert.equal(t.blocked('2001:db8:0:117::3', T0), true)
+    assert.equal(t.blocked('2001:db8:0:c03::1', T0), false)
     t.failed('192.0.2.1', T0)
     t.failed('192.0.2.2', T0)
     assert.equal(t.blocked('192.0.2.1', T0), false)

@@ -139,6 +139,19 @@ describe('compileApis at the edges (issue 19, mutation testing)', () => {
     assert.equal(matcher([{ name: 'a', prefixes: ['/a'], public: false }]).match('/a')?.maxBodyBytes, Number.POSITIVE_INFINITY)
   })
 
+  it('walks back over segment boundaries only, and an encoded ; is exactly %3B', () => {
+    const m = matcher([
+      { name: 'all', prefixes: ['/'], public: false },
+      { name: 'api', prefixes: ['/api'], public: false },
+      { name: 'adm', prefixes: ['/api/adm'], public: false },
+      { name: 'admin', prefixes: ['/api/admin'], public: false },
+    ])
+    assert.equal(m.match('/abc/x')?.name, 'all', 'a boundary as long as /api that is not /api')
+    assert.equal(m.match('/api/adminX/y')?.name, 'api', '/api/admin is no boundary of /api/adminx')
+    for (const path of ['/api/admX3b', '/api/adm%2Bx', '/api/adm%3Ax']) assert.equal(m.match(path)?.name, 'api', path)
+    assert.equal(m.match('/api/adm%3Bx')?.name, 'adm')
+  })
+
   it('folds every ASCII capital, Z included, and drops empty segments', () => {
     const m = matcher([
       { name: 'zed', prefixes: ['/zed'], public: false },

@@ -30,6 +30,9 @@ describe('compileQueryFilter (upstream.removeQueryParams, issue 13)', () => {
     ['?access_token[=1&a', '?access_token[=1&a'],
     ['?[access_token]=1&a', '?[access_token]=1&a'],
     ['?access_tokenx[]=1', '?access_tokenx[]=1'],
+    // Case folding is ASCII's: the long s and the dotless i are other letters.
+    ['?acce%C5%BF%C5%BF_token=1', '?acce%C5%BF%C5%BF_token=1'],
+    ['?se%C5%BF%C5%BFion_%C4%B1d=1', '?se%C5%BF%C5%BFion_%C4%B1d=1'],
   ]
   for (const [query, expected] of cases) {
     test(`${JSON.stringify(query)} -> ${JSON.stringify(expected)}`, () => assert.equal(f(query), expected))

@@ -42,9 +42,15 @@ describe('isTraceparent field by field (issue 19, mutation testing)', () => {
       `00-${TRACE}-${PARENT}-0g`,
       `00-${TRACE}-${PARENT}-0A`,
       `0A-${TRACE}-${PARENT}-01`,
+      `00_${TRACE}-${PARENT}-01`,
+      `00-4bf92f3577b34da6a3ce929d0e0e473.-${PARENT}-01`,
     ]) {
       assert.equal(isTraceparent(bad), false, bad)
     }
+  })
+  it('ids that start or end with zeros are not all zeros (the W3C example trace id starts with 0)', () => {
+    assert.equal(isTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), true)
+    assert.equal(isTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4730-00f067aa0ba90200-01'), true)
   })
   it('a later version may be exactly 55 characters, or go on after a - up to 256 in all', () => {
     assert.equal(isTraceparent(`cc-${TRACE}-${PARENT}-01`), true)
@@ -72,5 +78,6 @@ describe('request ids', () => {
     assert.equal(requestIdIn(['x-request-id', 'abc-1', 'X-Request-Id', 'abc-2']), null)
     assert.equal(requestIdIn(['x-request-id', 'bad id']), null)
     assert.equal(requestIdIn(['x-request-ids', 'abc-1']), null)
+    assert.equal(requestIdIn(['Content-Type', 'abc-1']), null)
   })
 })
