@@ -131,6 +131,16 @@ describe('decide(): what each refusal records (SPEC §8 log line)', () => {
       assert.equal(refused.allowed, false)
       assert.match(refused.detail, /cors\.headers/)
     })
+    it('only Origin and the two Access-Control-Request-* headers are read as such, not others of their length', async () => {
+      // Accept has Origin's length; these two names Access-Control-Request-Method's (29) and -Headers' (30).
+      const others = ['Accept', '*/*', 'X-Padding-Header-Of-Length-29', 'BREW', 'X-Padding-Header-Of-Length-030', 'x-other']
+      assert.equal(others[2]?.length, 29)
+      assert.equal(others[4]?.length, 30)
+      const pre = await decide({ ...req('/web', [...ask, 'Access-Control-Request-Headers', 'authorization', ...others]), method: 'OPTIONS' }, rt)
+      assert.ok(pre.ok && pre.route === 'preflight')
+      assert.equal(pre.allowed, true, pre.detail)
+      assert.equal(recorded(await decide(req('/web', ['Origin', APP, ...others]), rt)).cors?.['access-control-allow-origin'], APP)
+    })
     it('a refusal on such an API carries its CORS headers, so the page can read it', async () => {
       assert.deepEqual(recorded(await decide(req('/web', ['Origin', APP]), rt)), {
         ...none,
