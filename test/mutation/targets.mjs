@@ -7,7 +7,7 @@
 export const TARGETS = {
   decide: {
     mutate: ['src/pipeline/decide.ts'],
-    testFiles: ['test/unit/pipeline/decide.test.ts', 'test/unit/pipeline/decide-edges.test.ts'],
+    testFiles: ['test/unit/pipeline/decide.test.ts', 'test/unit/pipeline/decide-edges.test.ts', 'test/unit/pipeline/decide-refusal-facts.test.ts', 'test/unit/pipeline/decision-request.test.ts'],
   },
   'normalize-path': {
     mutate: ['src/pipeline/normalize-path.ts'],
@@ -15,7 +15,7 @@ export const TARGETS = {
   },
   'path-readings': {
     mutate: ['src/pipeline/path-readings.ts'],
-    testFiles: ['test/unit/pipeline/path-readings.test.ts', 'test/property/path-readings.test.ts'],
+    testFiles: ['test/unit/pipeline/path-readings-decoding.test.ts', 'test/unit/pipeline/path-readings.test.ts', 'test/property/path-readings.test.ts'],
   },
   'identity-headers': {
     mutate: ['src/pipeline/identity-headers.ts'],
@@ -52,7 +52,11 @@ export const TARGETS = {
       'test/unit/pipeline/decide.test.ts',
       'test/unit/pipeline/cors.test.ts',
       'test/unit/pipeline/trace-context.test.ts',
-      'test/property/authority-chain.test.ts',
+      'test/unit/pipeline/failure-throttle.test.ts',
+      'test/unit/pipeline/decision-request.test.ts',
+      'test/unit/pipeline/decide-refusal-facts.test.ts',
+      'test/unit/pipeline/authenticate.test.ts',
+      'test/unit/pipeline/authority.test.ts',
     ],
   },
   'credentials-rest': {

@@ -39,6 +39,12 @@ describe('resolveClientIp', () => {
     { name: 'returns the left-most hop when every hop is trusted', peer: '10.0.0.2', xff: ['10.0.0.9, 10.0.0.8', '10.0.0.7'], expect: '10.0.0.9' },
     { name: 'ignores empty list elements and surrounding spaces', peer: '10.0.0.2', xff: [' , 203.0.113.66 ,,\t', ''], expect: '203.0.113.66' },
     { name: 'handles a value that starts with a comma', peer: '10.0.0.2', xff: [',10.0.0.9'], expect: '10.0.0.9' },
+    { name: 'refuses a bracketed hop without its ]', peer: '10.0.0.2', xff: ['[2001:db8::7'], expect: null },
+    { name: 'refuses text after the ] that is no :port', peer: '10.0.0.2', xff: ['[2001:db8::7]x'], expect: null },
+    { name: 'refuses a port after the ] without its :', peer: '10.0.0.2', xff: ['[2001:db8::7]x80'], expect: null },
+    { name: 'refuses a port that is not all digits', peer: '10.0.0.2', xff: ['203.0.113.66:-1'], expect: null },
+    { name: 'refuses a port with more after its digits', peer: '10.0.0.2', xff: ['203.0.113.66:80.5'], expect: null },
+    { name: 'takes the highest port, 65535', peer: '10.0.0.2', xff: ['203.0.113.66:65535'], expect: '203.0.113.66' },
     { name: 'answers unknown for an unreadable socket address', peer: '', xff: ['203.0.113.66'], expect: 'unknown' },
   ]
   for (const c of cases) {

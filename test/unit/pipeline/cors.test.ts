@@ -111,3 +111,54 @@ function pairs(flat: string[]): [string, string][] {
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as string])
   return out
 }
+
+describe('CORS at the edges (issue 19, mutation testing)', () => {
+  const actual = (origin: string | undefined): CorsAsk => ({ method: 'GET', origin, requestMethod: undefined, requestHeaders: undefined })
+
+  test('a refused preflight says why (for the log): origin, then method, then header', () => {
+    const detail = (ask: Partial<CorsAsk>) => {
+      const v = decideCors(policy(), preflight(ask))
+      assert.ok(v.preflight && !v.allowed)
+      return v.detail
+    }
+    assert.equal(detail({ origin: 'https://evil.example', requestMethod: 'PUT' }), 'the origin is not in cors.origins')
+    assert.equal(detail({ requestMethod: 'PUT', requestHeaders: 'x-api-key' }), 'the method is not in cors.methods')
+    assert.equal(detail({ requestHeaders: 'x-api-key' }), 'a requested header is not in cors.headers')
+  })
+
+  test('an allowed preflight says so (for the log)', () => {
+    const v = decideCors(policy(), preflight())
+    assert.ok(v.preflight && v.allowed)
+    assert.equal(v.detail, 'preflight allowed')
+  })
+
+  test('a preflight naming no headers, or only empty list elements, asks for none', () => {
+    for (const requestHeaders of [undefined, '', ' , ,', 'authorization,,']) {
+      const v = decideCors(policy(), preflight({ requestHeaders }))
+      assert.ok(v.preflight && v.allowed, JSON.stringify(requestHeaders))
+    }
+  })
+
+  test('an allowed preflight lists only what is configured: no Allow-Headers without headers, no Max-Age without maxAge', () => {
+    const v = decideCors(policy({ headers: [] }), preflight({ requestHeaders: undefined }))
+    assert.ok(v.preflight && v.allowed)
+    assert.deepEqual({ ...v.headers }, { vary: 'Origin', 'access-control-allow-origin': APP, 'access-control-allow-methods': 'GET, POST, DELETE' })
+  })
+
+  test('an actual request: exactly the origin and Vary without exposeHeaders; Allow-Credentials with credentials', () => {
+    assert.deepEqual({ ...decideCors(policy(), actual(APP)).headers }, { vary: 'Origin', 'access-control-allow-origin': APP })
+    assert.deepEqual({ ...decideCors(policy({ credentials: true }), actual(APP)).headers }, { vary: 'Origin', 'access-control-allow-origin': APP, 'access-control-allow-credentials': 'true' })
+    // With `*`, a request without Origin gets nothing at all.
+    assert.deepEqual({ ...decideCors(policy({ origins: ['*'] }), actual(undefined)).headers }, {})
+    assert.deepEqual({ ...decideCors(policy({ origins: ['*'] }), actual('https://x.example')).headers }, { 'access-control-allow-origin': '*' })
+  })
+
+  test("withCorsHeaders: the upstream's Vary lines are joined; an empty Vary becomes Origin; no Vary line unless there is one", () => {
+    const cors = { 'access-control-allow-origin': APP, vary: 'Origin' }
+    assert.deepEqual(pairs(withCorsHeaders(['vary', 'Accept', 'x-a', '1', 'vary', 'Cookie'], cors)), [['x-a', '1'], ['access-control-allow-origin', APP], ['vary', 'Accept, Cookie, Origin']])
+    assert.deepEqual(pairs(withCorsHeaders(['vary', '  '], cors)).at(-1), ['vary', 'Origin'])
+    assert.deepEqual(pairs(withCorsHeaders(['vary', '* '], cors)).at(-1), ['vary', '* '])
+    assert.deepEqual(pairs(withCorsHeaders(['x-a', '1'], { 'access-control-allow-origin': '*' })), [['x-a', '1'], ['access-control-allow-origin', '*']])
+    assert.deepEqual(pairs(withCorsHeaders(['vary', 'Accept'], {})), [['vary', 'Accept']])
+  })
+})

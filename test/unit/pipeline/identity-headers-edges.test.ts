@@ -128,6 +128,26 @@ describe('identity headers at the edges', () => {
     assert.deepEqual(values(out, 'XAuth-User'), ['d'])
   })
 
+  it('only headers named traceparent, tracestate, Host and X-Forwarded-For are read as such, whatever their length', () => {
+    const VALID = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+    // User-Agent has tracestate's length, Content-MD5 traceparent's, Date Host's, Accept-Language X-Forwarded-For's.
+    const sent = ['Date', 'Sun, 06 Dec 2026', 'User-Agent', 'curl/8', 'traceparent', VALID, 'Content-MD5', 'x', 'Host', 'a.example', 'Accept-Language', 'de', 'Accept', '*/*', 'X-Forwarded-For', '192.0.2.1']
+    const out = buildUpstreamHeaders(plan, sent, ctx({ peerTrusted: true, peerIp: '10.0.0.2' }))
+    assert.deepEqual(values(out, 'traceparent'), [VALID])
+    assert.deepEqual(values(out, 'tracestate'), [], 'a valid traceparent alone: no tracestate line')
+    assert.deepEqual(values(out, 'X-Forwarded-Host'), ['a.example'])
+    assert.deepEqual(values(out, 'X-Forwarded-For'), ['192.0.2.1, 10.0.0.2'])
+    assert.deepEqual(values(out, 'User-Agent'), ['curl/8'])
+  })
+
+  it('a prefix folds every capital, A and Z included (RFC 9110 §5.1: names are case-insensitive)', () => {
+    const zed = compileHeaderPlan({ prefix: 'X-Az-', forwardAuthorization: false, apiKeyHeaders: [], upstreamHost: 'u' })
+    const out = buildUpstreamHeaders(zed, ['X-AZ-Role', 'spoof-1', 'x_aZ_role', 'spoof-2', 'X-Ay-Role', 'kept'], ctx())
+    assert.ok(!out.includes('spoof-1') && !out.includes('spoof-2'), JSON.stringify(out))
+    assert.deepEqual(values(out, 'X-Ay-Role'), ['kept'])
+    assert.deepEqual(values(out, 'X-Az-User'), ['alice'])
+  })
+
   it('lone surrogates are WTF-8, surrogate pairs UTF-8 (the code point)', () => {
     for (const unit of [0xd800, 0xdbff, 0xdc00, 0xdfff]) {
       const ch = String.fromCharCode(unit)

@@ -119,3 +119,60 @@ describe('compileApis problems', () => {
     })
   }
 })
+
+describe('compileApis at the edges (issue 19, mutation testing)', () => {
+  it('each API gets its own maxBodyBytes, else limits.maxBodyBytes (attack #100); a cors policy only when configured', () => {
+    const r = compileApis(
+      [
+        { name: 'upload', prefixes: ['/upload'], public: false, maxBodyBytes: 10 },
+        { name: 'zero', prefixes: ['/zero'], public: false, maxBodyBytes: 0 },
+        { name: 'web', prefixes: ['/web'], public: false, cors: { origins: ['https://app.example'], methods: ['GET'], headers: [], exposeHeaders: [], credentials: false } },
+      ],
+      1000,
+    )
+    assert.ok(r.ok)
+    assert.equal(r.matcher.match('/upload')?.maxBodyBytes, 10)
+    assert.equal(r.matcher.match('/zero')?.maxBodyBytes, 0)
+    assert.equal(r.matcher.match('/web')?.maxBodyBytes, 1000)
+    assert.equal(r.matcher.match('/upload')?.cors, null)
+    assert.equal(r.matcher.match('/web')?.cors?.origins.has('https://app.example'), true)
+    assert.equal(matcher([{ name: 'a', prefixes: ['/a'], public: false }]).match('/a')?.maxBodyBytes, Number.POSITIVE_INFINITY)
+  })
+
+  it('walks back over segment boundaries only, and an encoded ; is exactly %3B', () => {
+    const m = matcher([
+      { name: 'all', prefixes: ['/'], public: false },
+      { name: 'api', prefixes: ['/api'], public: false },
+      { name: 'adm', prefixes: ['/api/adm'], public: false },
+      { name: 'admin', prefixes: ['/api/admin'], public: false },
+    ])
+    assert.equal(m.match('/abc/x')?.name, 'all', 'a boundary as long as /api that is not /api')
+    assert.equal(m.match('/api/adminX/y')?.name, 'api', '/api/admin is no boundary of /api/adminx')
+    for (const path of ['/api/admX3b', '/api/adm%2Bx', '/api/adm%3Ax']) assert.equal(m.match(path)?.name, 'api', path)
+    assert.equal(m.match('/api/adm%3Bx')?.name, 'adm')
+  })
+
+  it('folds every ASCII capital, Z included, and drops empty segments', () => {
+    const m = matcher([
+      { name: 'zed', prefixes: ['/zed'], public: false },
+      { name: 'admin', prefixes: ['/api/admin'], public: false },
+    ])
+    assert.equal(m.match('/Zed')?.name, 'zed')
+    assert.equal(m.match('/zeD/x')?.name, 'zed')
+    assert.equal(m.match('/api//admin')?.name, 'admin')
+  })
+
+  it('each problem says what is wrong', () => {
+    const r = compileApis([
+      { name: 'a', prefixes: ['/x', '/x/y/..', 'x', '/X/', '/p;q'], public: false },
+      { name: 'a', prefixes: ['/z'], public: false },
+    ])
+    assert.ok(!r.ok)
+    const messages = Object.fromEntries(r.problems.map((p) => [p.path, p.message]))
+    assert.match(messages['apis[0].prefixes[1]'] ?? '', /"\/x\/y\/\.\." is not a normalised path; write "\/x\/"/)
+    assert.match(messages['apis[0].prefixes[2]'] ?? '', /"x" is not a usable path: .+/)
+    assert.match(messages['apis[0].prefixes[3]'] ?? '', /"\/X\/" is the same prefix as apis\[0\]\.prefixes\[0\]/)
+    assert.match(messages['apis[0].prefixes[4]'] ?? '', /"\/p;q" holds a ; parameter/)
+    assert.match(messages['apis[1].name'] ?? '', /"a" is already the name of apis\[0\]/)
+  })
+})

@@ -128,6 +128,12 @@ describe('normalizeTarget, character by character', () => {
   it('a UTF-8 sequence cannot run past its segment or into the query', () => {
     for (const raw of ['/x%C3/%A9', '/x%E2%82/%AC', '/x%F0%9F%98/%80', '/x%C3?%A9', '/x%C3%A'])
       assert.equal(normalizeTarget(raw).ok, false, raw)
+    // A continuation byte must itself be an escape: `%C3A9B` is 0xC3 then the text `A9B` (0xC3 0x41: no UTF-8).
+    for (const raw of ['/x%C3A9B', '/x%E2%82AC0', '/x%F0%9F%98800']) {
+      const bad = normalizeTarget(raw)
+      assert.equal(bad.ok, false, raw)
+      if (!bad.ok) assert.match(bad.detail, /UTF-8/, raw)
+    }
     const r = normalizeTarget('/x%C3%A9/%E2%82%AC?q=%C3')
     assert.ok(r.ok)
     assert.equal(r.path, '/x%C3%A9/%E2%82%AC')
@@ -153,7 +159,7 @@ describe('normalizeTarget, character by character', () => {
       assert.equal(r.ok, false, raw)
       if (!r.ok) assert.match(r.detail, /dot-segment with parameters/, raw)
     }
-    for (const [raw, path] of [['/a/...;x', '/a/...;x'], ['/a/.b;x', '/a/.b;x'], ['/a/b.;x', '/a/b.;x'], ['/a/;x', '/a/;x'], ['/a/x;..', '/a/x;..'], ['/a/b;x/../c', '/a/c'], ['/a/%3b..', '/a/%3B..'], ['/a/b%3Bx/.', '/a/b%3Bx/']]) {
+    for (const [raw, path] of [['/a/...;x', '/a/...;x'], ['/a/.b;x', '/a/.b;x'], ['/a/b.;x', '/a/b.;x'], ['/a/;x', '/a/;x'], ['/a/x;..', '/a/x;..'], ['/a/b;x/../c', '/a/c'], ['/a/%3b..', '/a/%3B..'], ['/a/b%3Bx/.', '/a/b%3Bx/'], ['/a/%41/b.;x', '/a/A/b.;x'], ['/a/%41/.b;x', '/a/A/.b;x'], ['/a/%41/...;x', '/a/A/...;x']]) {
       const r = normalizeTarget(raw as string)
       assert.ok(r.ok, raw)
       assert.equal(r.path, path, raw)

@@ -20,6 +20,19 @@ describe('compileQueryFilter (upstream.removeQueryParams, issue 13)', () => {
     ['?a=1;access_token=x&b=2', '?b=2'],
     ['?x?access_token=1&b', '?b'],
     ['?access_token?=1&b', '?b'],
+    // PHP and Rack: `name[]` and `name[key]` are that parameter as an array; `+` is a space, which PHP reads as `_`.
+    ['?access_token[]=x&a', '?a'],
+    ['?access_token[x]=1&a', '?a'],
+    ['?access_token%5B%5D=1&a', '?a'],
+    ['?access+token=1&a', '?a'],
+    ['?%20access_token%20=1&a', '?a'],
+    // An unclosed `[` is read as `_` (access_token_), a leading `[` names no array of it.
+    ['?access_token[=1&a', '?access_token[=1&a'],
+    ['?[access_token]=1&a', '?[access_token]=1&a'],
+    ['?access_tokenx[]=1', '?access_tokenx[]=1'],
+    // Case folding is ASCII's: the long s and the dotless i are other letters.
+    ['?acce%C5%BF%C5%BF_token=1', '?acce%C5%BF%C5%BF_token=1'],
+    ['?se%C5%BF%C5%BFion_%C4%B1d=1', '?se%C5%BF%C5%BFion_%C4%B1d=1'],
   ]
   for (const [query, expected] of cases) {
     test(`${JSON.stringify(query)} -> ${JSON.stringify(expected)}`, () => assert.equal(f(query), expected))

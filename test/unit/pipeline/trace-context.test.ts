@@ -30,6 +30,38 @@ describe('isTraceparent (W3C Trace Context §3.2)', () => {
   })
 })
 
+describe('isTraceparent field by field (issue 19, mutation testing)', () => {
+  const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+  const PARENT = '00f067aa0ba902b7'
+  it('each separator and each field is checked on its own', () => {
+    for (const bad of [
+      `00-${TRACE}_${PARENT}-01`,
+      `00-${TRACE}-${PARENT}_01`,
+      `00-${TRACE}-00f067aa0ba902bg-01`,
+      `00-${TRACE}-00F067AA0BA902B7-01`,
+      `00-${TRACE}-${PARENT}-0g`,
+      `00-${TRACE}-${PARENT}-0A`,
+      `0A-${TRACE}-${PARENT}-01`,
+      `00_${TRACE}-${PARENT}-01`,
+      `00-4bf92f3577b34da6a3ce929d0e0e473.-${PARENT}-01`,
+    ]) {
+      assert.equal(isTraceparent(bad), false, bad)
+    }
+  })
+  it('ids that start or end with zeros are not all zeros (the W3C example trace id starts with 0)', () => {
+    assert.equal(isTraceparent('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'), true)
+    assert.equal(isTraceparent('00-4bf92f3577b34da6a3ce929d0e0e4730-00f067aa0ba90200-01'), true)
+  })
+  it('a later version may be exactly 55 characters, or go on after a - up to 256 in all', () => {
+    assert.equal(isTraceparent(`cc-${TRACE}-${PARENT}-01`), true)
+    const at = (n: number) => `cc-${TRACE}-${PARENT}-01-${'x'.repeat(n - 56)}`
+    assert.equal(at(256).length, 256)
+    assert.equal(isTraceparent(at(256)), true)
+    assert.equal(isTraceparent(at(257)), false)
+    assert.equal(isTraceparent(`00-${TRACE}-${PARENT}-01`.slice(0, 54)), false)
+  })
+})
+
 describe('request ids', () => {
   it('takes UUIDs, hex, base64 and up to 128 characters', () => {
     for (const ok of ['f81d4fae-7dec-11d0-a765-00a0c91e6bf6', '9f1c3e5a7b2d4f6081a3c5e7092b4d6f', 'YWJj+/de==', 'Root=1-67891233-abcdef012345678912345678', 'a'.repeat(128)]) {
@@ -46,5 +78,6 @@ describe('request ids', () => {
     assert.equal(requestIdIn(['x-request-id', 'abc-1', 'X-Request-Id', 'abc-2']), null)
     assert.equal(requestIdIn(['x-request-id', 'bad id']), null)
     assert.equal(requestIdIn(['x-request-ids', 'abc-1']), null)
+    assert.equal(requestIdIn(['Content-Type', 'abc-1']), null)
   })
 })
