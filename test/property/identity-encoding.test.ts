@@ -59,7 +59,8 @@ describe('identity value encoding (SPEC §9, issue 13)', () => {
       { numRuns: RUNS },
     )
     // The generator really produces every class the property is about.
-    for (const [k, n] of Object.entries(seen)) assert.ok(n >= RUNS / 20, `${k}: only ${n} of ${RUNS} values`)
+    // The rarest class (an edge space) is ~8 % of values: RUNS / 50 holds at the smallest FC_RUNS (200) too.
+    for (const [k, n] of Object.entries(seen)) assert.ok(n >= RUNS / 50, `${k}: only ${n} of ${RUNS} values`)
   })
 
   test('two different claim strings never encode to the same value', () => {
