@@ -59,6 +59,13 @@ describe('generateApiKey', () => {
 })
 
 describe('parseApiKey', () => {
+  it("reads the README's example key (its checksum recomputed outside this code base)", () => {
+    // Python: zlib.crc32(key[:48]) in six base62 digits, most significant first, is '2zWtcT'.
+    const readme = 'gh_ISSFFxTCH1iy_xuLhUDXG3yVPmo4pn6nwgZ1CSkkgYnhN2zWtcT'
+    assert.deepEqual(parseApiKey(readme), { id: 'ISSFFxTCH1iy', secret: 'xuLhUDXG3yVPmo4pn6nwgZ1CSkkgYnhN' })
+    assert.equal(parseApiKey(`${readme.slice(0, -6)}TctWz2`), null)
+  })
+
   it('refuses every single-character change of a key, by its checksum', () => {
     const { key } = generateApiKey()
     let tried = 0
