@@ -76,7 +76,7 @@ export const TARGETS = {
   },
   'signing-key': {
     mutate: ['src/credentials/signing-key.ts'],
-    testFiles: ['test/unit/credentials/signing-key.test.ts'],
+    testFiles: ['test/unit/credentials/signing-key-edges.test.ts', 'test/unit/credentials/signing-key.test.ts'],
   },
   'credential-parts': {
     mutate: [
