@@ -147,6 +147,9 @@ describe('permission sources: exact answers (issue 19, mutation testing)', () =>
         { path: 'at.scopeMap.c', message: 'API names are letters, digits, _ . -' },
       ],
     })
+    // One bad API name among good ones is enough.
+    const mixed = compilePermissionSources({ ...base, scopeMap: { read: { users: 'r', 'bad name': 'r' } } }, 'at')
+    assert.deepEqual(mixed, { ok: false, problems: [{ path: 'at.scopeMap.read', message: 'API names are letters, digits, _ . -' }] })
     const claim = compilePermissionSources({ ...base, permissions: [{ claim: 'ok' }, { claim: ['a', ''] }] }, 'at')
     assert.deepEqual(claim, {
       ok: false,

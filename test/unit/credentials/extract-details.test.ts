@@ -94,7 +94,7 @@ describe('compileExtractor: exact answers', () => {
 
 describe('queryHasAccessToken (RFC 6750 §2.3)', () => {
   it('finds access_token as a parameter name, with or without a value, anywhere in the query', () => {
-    for (const q of ['?access_token=x', '?access_token', '?a=1&access_token=x', '?&access_token', '?a&access_token=1&b=2', '?a=1&b=2&access_token=']) {
+    for (const q of ['?access_token=x', '?access_token', '?access_token&b=1', '?a=1&access_token=x', '?&access_token', '?a&access_token=1&b=2', '?a=1&b=2&access_token=']) {
       assert.equal(queryHasAccessToken(q), true, q)
     }
   })
