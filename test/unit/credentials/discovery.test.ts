@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net'
 import { after, before, test } from 'node:test'
 import { checkFetchUrl, discoverJwksUri, discoveryUrls } from '../../../src/credentials/discovery.js'
 
-/** A document served as it is, with its status. */
+/** A document served as it is, with its status and headers; status 0: never answered. */
 class Raw {
   constructor(
     readonly status: number,
-    readonly body: string,
+    readonly body: string | Buffer,
+    readonly headers: Record<string, string> = {},
   ) {}
 }
 
@@ -21,12 +22,15 @@ let base: string
 /** path -> JSON body served with 200; anything else is 404. */
 let docs: Record<string, unknown> = {}
 const asked: string[] = []
+/** The accept and user-agent headers of the last request. */
+let heard: [string | undefined, string | undefined] = [undefined, undefined]
 before(async () => {
   server = createServer((req, res) => {
     asked.push(req.url ?? '')
+    heard = [req.headers.accept, req.headers['user-agent']]
     const doc = docs[req.url ?? '']
     if (doc instanceof Raw) {
-      res.writeHead(doc.status, { 'content-type': 'application/json' }).end(doc.body)
+      if (doc.status !== 0) res.writeHead(doc.status, { 'content-type': 'application/json', ...doc.headers }).end(doc.body)
       return
     }
     res.writeHead(doc === undefined ? 404 : 200, { 'content-type': 'application/json' }).end(doc === undefined ? '' : JSON.stringify(doc))
@@ -34,7 +38,10 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 })
-after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+after(() => {
+  server.closeAllConnections()
+  return new Promise<void>((resolve) => server.close(() => resolve()))
+})
 
 const limits = { fetchTimeoutMs: 2000, maxBytes: 64 * 1024 }
 const discover = (issuer: string) => discoverJwksUri(issuer, limits, new AbortController().signal)
@@ -88,6 +95,10 @@ test('what the issuer\'s metadata must be: 200, JSON, an object, a string issuer
     [new Raw(200, '{"issuer": '), 'discovery answered with a body that is not JSON'],
     [new Raw(200, '["x"]'), 'discovery document is not a JSON object'],
     [new Raw(200, 'null'), 'discovery document is not a JSON object'],
+    [new Raw(200, '7'), 'discovery document is not a JSON object'],
+    [new Raw(204, ''), 'discovery answered HTTP 204'],
+    // Not UTF-8 (RFC 8259 §8.1): a decoder that replaced the byte would read an issuer.
+    [new Raw(200, Buffer.concat([Buffer.from(`{"issuer":"${issuer}","jwks_uri":"${base}/k","x":"`), Buffer.from([0xff]), Buffer.from('"}')])), 'discovery answered with a body that is not JSON'],
     [{ issuer: 42, jwks_uri: `${base}/k` }, `discovery document names no issuer, not "${issuer}": refused (mix-up defence)`],
     [{ issuer: `${issuer}/${'x'.repeat(300)}` }, `discovery document names "${`${issuer}/${'x'.repeat(300)}`.slice(0, 200)}", not "${issuer}": refused (mix-up defence)`],
     [{ issuer, jwks_uri: 7 }, 'discovery document has no jwks_uri'],
@@ -132,7 +143,25 @@ test('checkFetchUrl: https anywhere, http only to a loopback host, never credent
     ['https://user@idp.example/k', 'it must not carry credentials'],
     ['https://:pw@idp.example/k', 'it must not carry credentials'],
     ['idp.example/k', 'it is not a valid URL'],
-  ]) {
+  ] as const) {
     assert.equal(href(text), message, text)
   }
+})
+
+test('the metadata request: JSON asked for, Gatehouse named, no redirect followed, a deadline and a stop', async () => {
+  const issuer = `${base}/realms/f`
+  const at = '/realms/f/.well-known/openid-configuration'
+  docs = { [at]: { issuer, jwks_uri: `${base}/k` } }
+  await discover(issuer)
+  assert.deepEqual(heard, ['application/json', 'gatehouse'])
+
+  docs = { [at]: new Raw(302, '', { location: `${base}/elsewhere` }), '/elsewhere': { issuer, jwks_uri: `${base}/k` } }
+  await assert.rejects(discover(issuer), { message: 'fetch failed' })
+
+  docs = { [at]: new Raw(0, '') }
+  await assert.rejects(discoverJwksUri(issuer, { fetchTimeoutMs: 100, maxBytes: 1024 }, new AbortController().signal), { name: 'TimeoutError' })
+  const stop = new AbortController()
+  const stopped = discoverJwksUri(issuer, limits, stop.signal)
+  setTimeout(() => stop.abort(), 50)
+  await assert.rejects(stopped, { name: 'AbortError' })
 })

@@ -103,6 +103,10 @@ describe('compileKeySource: one key source, its algorithms', () => {
   })
 
   it('never an HMAC algorithm with a public key (RFC 8725 §3.1)', async () => {
+    // Without own keys at all, the same.
+    assert.deepEqual(await problems({ issuer: 'a' }), [
+      { path: AT, message: "has no key source: set jwksUri, discovery, publicKeyFile or secretEnv (only the token service's own issuer may omit it)" },
+    ])
     const pem = await file('hs.pem', ec.publicPem)
     assert.deepEqual(await problems({ issuer: 'a', publicKeyFile: pem, algorithms: ['ES256', 'HS256', 'HS512'] }), [
       { path: `${AT}.algorithms`, message: 'HS256, HS512 needs secretEnv; an HMAC algorithm never uses a public key (RFC 8725 §3.1)' },
@@ -151,13 +155,20 @@ describe('compileKeySource: publicKeyFile', () => {
     assert.equal(key.type, 'public')
     assert.equal(key.algorithm.name, 'Ed25519')
     assert.ok(await source.getKey(header('Ed25519'), NO_TOKEN))
-    await assert.rejects(Promise.resolve(source.getKey(header('ES256'), NO_TOKEN)), errors.JOSEAlgNotAllowed)
+    await assert.rejects(Promise.resolve(source.getKey(header('ES256'), NO_TOKEN)), {
+      name: 'JOSEAlgNotAllowed',
+      message: '"alg" (Algorithm) Header Parameter value not allowed',
+    })
   })
 
   it('a relative file is read from baseDir, an absolute one as it is', async () => {
     await file('rel.pem', ec.publicPem)
     await ok({ issuer: 'a', publicKeyFile: 'rel.pem', algorithms: ['ES256'] }, { baseDir: dir })
     await ok({ issuer: 'a', publicKeyFile: join(dir, 'rel.pem'), algorithms: ['ES256'] }, { baseDir: '/nonexistent' })
+    // Without baseDir, a relative file is read from the working directory.
+    assert.deepEqual(await problems({ issuer: 'a', publicKeyFile: 'no-such-relative-key.pem', algorithms: ['ES256'] }), [
+      { path: `${AT}.publicKeyFile`, message: 'cannot read no-such-relative-key.pem: ENOENT' },
+    ])
     assert.deepEqual(await problems({ issuer: 'a', publicKeyFile: 'absent.pem', algorithms: ['ES256'] }, { baseDir: dir }), [
       { path: `${AT}.publicKeyFile`, message: 'cannot read absent.pem: ENOENT' },
     ])

@@ -158,6 +158,21 @@ describe('RemoteJwks: the background refresh (timers mocked)', () => {
     await succeeded(r, T0 + 50_000)
   })
 
+  it('a fetch in between re-arms the refresh from its own end: one timer, not two', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const r = await started(rig(t, setUrl(jwksOf(k1)), { cacheMs: 50_000 }))
+    t.mock.timers.tick(10_000)
+    r.clock = T0 + 10_000
+    await r.remote.refresh()
+    assert.equal(r.remote.status().fetches, 2)
+    t.mock.timers.tick(49_999)
+    assert.equal(r.remote.status().fetches, 2, 'the timer of the first fetch is gone')
+    r.clock = T0 + 60_000
+    t.mock.timers.tick(1)
+    assert.equal(r.remote.status().fetches, 3)
+    await succeeded(r, T0 + 60_000)
+  })
+
   it('stops once closed', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const r = await started(rig(t, setUrl(jwksOf(k1)), { cacheMs: 50_000 }))

@@ -240,4 +240,21 @@ describe('RemoteJwks: at most jwksFetchesPerMinute fetches in any 60 s (README l
     await Promise.all([r.remote.refresh(), r.remote.refresh(), r.remote.refresh()])
     assert.equal(r.remote.status().fetches, 2)
   })
+
+  it('an unknown kid while a fetch is under way waits for it, even inside the cooldown', async (t) => {
+    const r = await started(rig(t, null, { discovery: setUrl(jwksOf(k1)) }))
+    r.address = setUrl(jwksOf(k1, k2))
+    const rediscovered = r.remote.rediscover()
+    for (let i = 0; i < 20 && r.remote.status().fetches === 1; i++) await Promise.resolve()
+    assert.equal(r.remote.status().fetches, 2, 'the rediscovery fetch is under way')
+    assert.equal(await r.has('k2'), true)
+    await rediscovered
+  })
+
+  it('a dropped kid without an onKeysRemoved callback is no failure', async (t) => {
+    const r = await started(rig(t, null, { discovery: setUrl(jwksOf(k1, k2)), onKeysRemoved: undefined }))
+    r.address = setUrl(jwksOf(k2))
+    await r.remote.rediscover()
+    assert.deepEqual([r.remote.status().failures, r.remote.status().lastError, r.remote.status().url], [0, null, r.address.href])
+  })
 })
