@@ -33,6 +33,7 @@ export const TARGETS = {
       'test/unit/credentials/verify-jwt-claims.test.ts',
       'test/unit/credentials/verify-jwt-jose-errors.test.ts',
       'test/unit/credentials/verify-jwt-remote.test.ts',
+      'test/unit/credentials/verify-jwt-pooled.test.ts',
       'test/unit/credentials/verify-jwt.test.ts',
     ],
   },
