@@ -104,6 +104,14 @@ describe('verifyJwtSync agrees with jose, message and getKey arguments included'
     assert.equal(r.ok, false)
   })
 
+  it('a KeyObject key (which jose takes too) is left to jose, not refused', async () => {
+    const token = mint({ alg: 'RS256' }, claims(), rsaSign('RS256'))
+    const keyObject = createPublicKey(rsaPrivate)
+    const ours = await verifyJwtSync(token, decodeProtectedHeader(token), decodeJwt(token), async () => keyObject, options())
+    const jose = (await jwtVerify(token, async () => keyObject, options() as JWTVerifyOptions)).payload
+    assert.deepEqual(ours, jose)
+  })
+
   it('each refusal carries the message jose gives', async () => {
     const good = (c: Record<string, unknown>, h: Record<string, unknown> = { alg: 'RS256' }) => mint(h, c, rsaSign('RS256'))
     const key = rsaPublic.RS256
