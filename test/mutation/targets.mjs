@@ -29,7 +29,13 @@ export const TARGETS = {
   'verify-jwt': {
     // jwt-token.ts holds the prechecks and the claims -> Identity checks (moved out of verify-jwt.ts).
     mutate: ['src/credentials/verify-jwt.ts', 'src/credentials/jwt-token.ts'],
-    testFiles: ['test/unit/credentials/verify-jwt-claims.test.ts', 'test/unit/credentials/verify-jwt.test.ts'],
+    testFiles: [
+      'test/unit/credentials/verify-jwt-claims.test.ts',
+      'test/unit/credentials/verify-jwt-jose-errors.test.ts',
+      'test/unit/credentials/verify-jwt-remote.test.ts',
+      'test/unit/credentials/verify-jwt-pooled.test.ts',
+      'test/unit/credentials/verify-jwt.test.ts',
+    ],
   },
   'sync-verify': {
     mutate: ['src/credentials/sync-verify.ts'],
@@ -59,8 +65,40 @@ export const TARGETS = {
       'test/unit/pipeline/authority.test.ts',
     ],
   },
-  'credentials-rest': {
-    mutate: ['src/credentials/*.ts', '!src/credentials/verify-jwt.ts', '!src/credentials/jwt-token.ts', '!src/credentials/sync-verify.ts'],
-    testFiles: ['test/unit/credentials/*.test.ts'],
+  // The rest of src/credentials/, in three targets so that each runs only the tests that cover it.
+  jwks: {
+    mutate: ['src/credentials/remote-jwks.ts', 'src/credentials/jwt-keys.ts', 'src/credentials/discovery.ts', 'src/credentials/jwks-pool.ts'],
+    // Socket-free tests first (data: URLs, an injected clock); the loopback IdP tests after them.
+    testFiles: [
+      'test/unit/credentials/remote-jwks.test.ts',
+      'test/unit/credentials/remote-jwks-refresh.test.ts',
+      'test/unit/credentials/jwks-pool.test.ts',
+      'test/unit/credentials/jwt-keys.test.ts',
+      'test/unit/credentials/discovery.test.ts',
+      'test/unit/credentials/rediscovery.test.ts',
+      'test/unit/credentials/jwks.test.ts',
+    ],
+  },
+  'signing-key': {
+    mutate: ['src/credentials/signing-key.ts'],
+    testFiles: ['test/unit/credentials/signing-key-edges.test.ts', 'test/unit/credentials/signing-key.test.ts'],
+  },
+  'credential-parts': {
+    mutate: [
+      'src/credentials/extract.ts',
+      'src/credentials/claim-permissions.ts',
+      'src/credentials/api-key.ts',
+      'src/credentials/permissions.ts',
+      'src/credentials/verified-cache.ts',
+      'src/credentials/identity.ts',
+    ],
+    testFiles: [
+      'test/unit/credentials/verified-cache.test.ts',
+      'test/unit/credentials/extract-details.test.ts',
+      'test/unit/credentials/extract.test.ts',
+      'test/unit/credentials/claim-permissions.test.ts',
+      'test/unit/credentials/api-key.test.ts',
+      'test/unit/credentials/permissions.test.ts',
+    ],
   },
 }

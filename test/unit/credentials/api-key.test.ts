@@ -59,6 +59,13 @@ describe('generateApiKey', () => {
 })
 
 describe('parseApiKey', () => {
+  it("reads the README's example key (its checksum recomputed outside this code base)", () => {
+    // Python: zlib.crc32(key[:48]) in six base62 digits, most significant first, is '2zWtcT'.
+    const readme = 'gh_ISSFFxTCH1iy_xuLhUDXG3yVPmo4pn6nwgZ1CSkkgYnhN2zWtcT'
+    assert.deepEqual(parseApiKey(readme), { id: 'ISSFFxTCH1iy', secret: 'xuLhUDXG3yVPmo4pn6nwgZ1CSkkgYnhN' })
+    assert.equal(parseApiKey(`${readme.slice(0, -6)}TctWz2`), null)
+  })
+
   it('refuses every single-character change of a key, by its checksum', () => {
     const { key } = generateApiKey()
     let tried = 0
@@ -176,4 +183,30 @@ describe('stored hashes', () => {
       assert.equal(secretMatches(id, secret, value as string), false)
     })
   }
+})
+
+describe('strings only, and a uniform alphabet (issue 19, mutation testing)', () => {
+  it('a String object, or a number spelled like an id, is no key, id or stored hash', () => {
+    const { id, key } = generateApiKey()
+    assert.equal(parseApiKey(new String(key) as unknown as string), null)
+    assert.equal(isKeyId(new String(id) as unknown as string), false)
+    assert.equal(isKeyId(123456789012 as unknown as string), false)
+    const stored = hashSecret('ABCDEFGHIJKL', '0123456789abcdefghijABCDEFGHIJ0123')
+    assert.equal(isSecretHash(new String(stored) as unknown as string), false)
+  })
+
+  it('draws every base62 symbol about equally often (rejection sampling: no symbol favoured)', () => {
+    // 20,000 keys: 880,000 symbols of id and secret, about 14,200 of each. Uniform, the
+    // rarest and the commonest differ by a few percent; a generator that used all 256
+    // byte values (or 249) would draw '0'..'7' (or '0') 25 % more often.
+    const counts = new Map<string, number>()
+    for (let i = 0; i < 20_000; i++) {
+      const { key } = generateApiKey()
+      for (const c of key.slice(3, 15) + key.slice(16, 48)) counts.set(c, (counts.get(c) ?? 0) + 1)
+    }
+    assert.equal(counts.size, 62)
+    const values = [...counts.values()]
+    const ratio = Math.max(...values) / Math.min(...values)
+    assert.ok(ratio < 1.12, `commonest / rarest symbol = ${ratio.toFixed(3)}`)
+  })
 })

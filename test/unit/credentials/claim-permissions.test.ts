@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { IssuerConfig } from '../../../src/config/schema.js'
-import { compilePermissionSources, permissionsFromClaims } from '../../../src/credentials/claim-permissions.js'
+import { claimAt, claimPath, compilePermissionSources, permissionsFromClaims } from '../../../src/credentials/claim-permissions.js'
 
 const base = { issuer: 'https://idp.test/', jwksCacheSeconds: 300, jwksCooldownSeconds: 30 }
 
@@ -96,5 +96,68 @@ describe('permission sources (SPEC §9, §12)', () => {
         ['jwt.issuers[0].permissions[0].claim', 'jwt.issuers[0].permissions[1].map.admin'],
       )
     }
+  })
+})
+
+describe('permission sources: exact answers (issue 19, mutation testing)', () => {
+  it('claimPath: a dotted string or a list of segments, none of them empty', () => {
+    assert.deepEqual(claimPath('a.b'), ['a', 'b'])
+    assert.deepEqual(claimPath(['a.b', 'c']), ['a.b', 'c'])
+    for (const bad of ['', '.a', 'a.', 'a..b', [], ['a', '']]) assert.equal(claimPath(bad), null, JSON.stringify(bad))
+    const list = ['x']
+    const path = claimPath(list)
+    assert.ok(path && Object.isFrozen(path))
+    list.push('y')
+    assert.deepEqual(path, ['x'], 'a copy of the list, not the list')
+  })
+
+  it('claimAt: own properties of objects only, never into a list or a primitive', () => {
+    assert.equal(claimAt({ a: { b: 1 } }, ['a', 'b']), 1)
+    assert.equal(claimAt({ a: [5] }, ['a', '0']), undefined)
+    assert.equal(claimAt({ a: 'text' }, ['a', 'length']), undefined)
+    assert.equal(claimAt({ a: null }, ['a', 'b']), undefined)
+    assert.equal(claimAt(null, ['a']), undefined)
+    assert.deepEqual(claimAt({ a: 1 }, []), { a: 1 })
+  })
+
+  it('the detail names every malformed claim, and only when nothing was granted', () => {
+    const cfg = { permissions: [{ claim: 'a.roles', map: { x: { users: 'r' as const } } }, { claim: 'b', map: { x: { users: 'r' as const } } }] }
+    assert.deepEqual(permissionsFromClaims({ a: { roles: 1 }, b: {} }, sourcesOf(cfg)), { ok: false, detail: 'a.roles, b claim malformed' })
+    assert.deepEqual(grants(cfg, { a: { roles: 1 }, b: 'x' }), { users: 'r' })
+    // Absent claims are not malformed: nothing granted, and no failure.
+    assert.deepEqual(grants(cfg, {}), {})
+    // A grant of `none` grants nothing, so the malformed claim fails the token.
+    const none = { permissions: [{ claim: 'a', map: { x: { users: 'none' as const } } }, { claim: 'b' }] }
+    assert.deepEqual(permissionsFromClaims({ a: 'x', b: 7 }, sourcesOf(none)), { ok: false, detail: 'b claim malformed' })
+  })
+
+  it('the higher level wins whatever the order of the grants', () => {
+    assert.deepEqual(grants(keycloak, { realm_access: { roles: ['user-admin', 'viewer'] } }), { users: 'rw' })
+    assert.deepEqual(grants(keycloak, { realm_access: { roles: 'viewer user-admin' } }), { users: 'rw' })
+  })
+
+  it('compile problems: both forms, a bad scopeMap level, an API name that could forge a header entry', () => {
+    const both = compilePermissionSources({ ...base, scopeMap: {}, permissions: [] }, 'at')
+    assert.deepEqual(both, { ok: false, problems: [{ path: 'at.permissions', message: 'declare permissions or scopeMap, not both (scopeMap is shorthand for permissions)' }] })
+    const scope = compilePermissionSources({ ...base, scopeMap: { 'a.b': { users: 'x' as 'r' }, c: { 'users:rw x': 'r' } } }, 'at')
+    assert.deepEqual(scope, {
+      ok: false,
+      problems: [
+        { path: 'at.scopeMap.a.b', message: 'must map to { api: level }, levels none, r or rw' },
+        { path: 'at.scopeMap.c', message: 'API names are letters, digits, _ . -' },
+      ],
+    })
+    // One bad API name among good ones is enough.
+    const mixed = compilePermissionSources({ ...base, scopeMap: { read: { users: 'r', 'bad name': 'r' } } }, 'at')
+    assert.deepEqual(mixed, { ok: false, problems: [{ path: 'at.scopeMap.read', message: 'API names are letters, digits, _ . -' }] })
+    const claim = compilePermissionSources({ ...base, permissions: [{ claim: 'ok' }, { claim: ['a', ''] }] }, 'at')
+    assert.deepEqual(claim, {
+      ok: false,
+      problems: [{ path: 'at.permissions[1].claim', message: 'an empty segment: write a dotted path (realm_access.roles) or a list of segments' }],
+    })
+    const good = compilePermissionSources({ ...base, scopeMap: { read: { 'users.v1_x-y': 'r' } } }, 'at')
+    assert.ok(good.ok)
+    assert.deepEqual(good.sources.map((s) => s.path), [['scope'], ['scp']])
+    assert.ok(Object.isFrozen(good.sources))
   })
 })

@@ -5,6 +5,7 @@ import {
   formatPermissions,
   intersect,
   isLevel,
+  LEVELS,
   levelFor,
   minLevel,
   parsePermissionList,
@@ -117,5 +118,20 @@ describe('formatPermissions', () => {
     const claimed = toPermissions({ 'users:rw x': 'r', 'a b': 'rw', 'x\r\ny': 'rw', '': 'rw', orders: 'r' })
     assert.ok(claimed)
     assert.equal(formatPermissions(claimed), 'orders:r')
+  })
+})
+
+describe('exact answers (issue 19, mutation testing)', () => {
+  it('LEVELS lists the three levels in order (SPEC §3.7)', () => {
+    assert.deepEqual(LEVELS, ['none', 'r', 'rw'])
+  })
+
+  it('a level alone, without api:, is refused', () => {
+    for (const text of ['r', 'rw', 'none']) assert.deepEqual(parsePermissionList(text), { ok: false, message: `"${text}" is not api:level (level none, r or rw)` })
+  })
+
+  it('messages name the item and the repeated API', () => {
+    assert.deepEqual(parsePermissionList('users:rw, us ers:r'), { ok: false, message: '"us ers:r" is not api:level (level none, r or rw)' })
+    assert.deepEqual(parsePermissionList('users:r,users:rw'), { ok: false, message: '"users" is given more than once' })
   })
 })

@@ -20,17 +20,21 @@ interface Idp {
   readonly sets: Record<string, JSONWebKeySet>
   /** Requests per path. */
   readonly hits: Map<string, number>
+  /** The accept and user-agent headers of the last request per path. */
+  readonly heard: Map<string, [string | undefined, string | undefined]>
   stop(): Promise<void>
 }
 
 async function startIdp(t: TestContext): Promise<Idp> {
   const hits = new Map<string, number>()
+  const heard = new Map<string, [string | undefined, string | undefined]>()
   let server: Server | null = null
   const idp: Idp = {
     issuer: '',
     jwksPath: '/keys-a',
     sets: {},
     hits,
+    heard,
     stop: async () => {
       const s = server
       server = null
@@ -42,6 +46,11 @@ async function startIdp(t: TestContext): Promise<Idp> {
   server = createServer((req, res) => {
     const path = req.url ?? ''
     hits.set(path, (hits.get(path) ?? 0) + 1)
+    heard.set(path, [req.headers.accept, req.headers['user-agent']])
+    if (path === '/empty') {
+      res.writeHead(204).end()
+      return
+    }
     if (path === '/.well-known/openid-configuration') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ issuer: idp.issuer, jwks_uri: `${idp.issuer}${idp.jwksPath}` }))
       return
@@ -183,5 +192,15 @@ describe('RemoteJwks.rediscover (SPEC §12: discovery on reload)', () => {
     assert.equal(r.idp.hits.get('/keys-a'), 2, 'the refresh under way used the known address')
     assert.equal(r.idp.hits.get(DOC), 2, 'then discovery ran once more')
     assert.equal(await r.accepts(k2), true)
+  })
+
+  it('asks for a JWK Set (RFC 7517 §8.5.1) as gatehouse; an answer without a body is a failed fetch', async (t) => {
+    const r = await rig(t, [k1])
+    assert.deepEqual(r.idp.heard.get('/keys-a'), ['application/jwk-set+json, application/json', 'gatehouse'])
+    assert.deepEqual(r.idp.heard.get(DOC), ['application/json', 'gatehouse'])
+    r.idp.jwksPath = '/empty'
+    await r.remote.rediscover()
+    assert.deepEqual(r.errors, ['answered HTTP 204'])
+    assert.equal(await r.accepts(k1), true)
   })
 })

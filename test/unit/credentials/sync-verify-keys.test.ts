@@ -4,7 +4,7 @@
 // hash must be refused as jose refuses it), PSS with a salt of the wrong length, the
 // fully-specified `Ed25519` alg. Oracle: jose itself, on the same inputs.
 import { strict as assert } from 'node:assert'
-import { generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto'
+import { createPublicKey, generateKeyPairSync, sign as cryptoSign, type KeyObject } from 'node:crypto'
 import { before, describe, it } from 'node:test'
 import { decodeJwt, decodeProtectedHeader, errors, generateKeyPair, importSPKI, jwtVerify, type JWTVerifyGetKey, type JWTVerifyOptions } from 'jose'
 import { verifyJwtSync, type SyncVerifyOptions } from '../../../src/credentials/sync-verify.js'
@@ -86,6 +86,30 @@ describe('verifyJwtSync agrees with jose, message and getKey arguments included'
       const token = mint({ alg }, claims(), (input) => cryptoSign(null, input, ed.privateKey as unknown as KeyObject))
       assert.equal((await agree(token, ed.publicKey, options(), alg)).ok, true, alg)
     }
+  })
+
+  it('without a configured audience or issuer, a token need carry neither aud nor iss', async () => {
+    const token = mint({ alg: 'RS256' }, claims({ aud: undefined, iss: undefined }), rsaSign('RS256'))
+    const r = await agree(token, rsaPublic.RS256, options({ audience: undefined, issuer: undefined }), 'no aud, no iss')
+    assert.equal(r.ok, true)
+  })
+
+  it('a public key imported without the verify usage is refused as jose refuses it', async () => {
+    // The key the token is signed with: only the missing usage can refuse it.
+    const spki = createPublicKey(rsaPrivate).export({ type: 'spki', format: 'der' })
+    const noUsage = await crypto.subtle.importKey('spki', spki, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, true, [])
+    assert.equal(noUsage.type, 'public')
+    const token = mint({ alg: 'RS256' }, claims(), rsaSign('RS256'))
+    const r = await agree(token, noUsage, options(), 'a key without usages')
+    assert.equal(r.ok, false)
+  })
+
+  it('a KeyObject key (which jose takes too) is left to jose, not refused', async () => {
+    const token = mint({ alg: 'RS256' }, claims(), rsaSign('RS256'))
+    const keyObject = createPublicKey(rsaPrivate)
+    const ours = await verifyJwtSync(token, decodeProtectedHeader(token), decodeJwt(token), async () => keyObject, options())
+    const jose = (await jwtVerify(token, async () => keyObject, options() as JWTVerifyOptions)).payload
+    assert.deepEqual(ours, jose)
   })
 
   it('each refusal carries the message jose gives', async () => {
