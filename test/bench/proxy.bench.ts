@@ -56,6 +56,7 @@ const PIN = TASKSET !== null && NCPU >= 2 && env.BENCH_PIN !== '0'
 const PROXY_CPU = PIN ? Math.floor(int('BENCH_PROXY_CPU', 1, 0)) : null
 const LOAD_CPU = PIN ? Math.floor(int('BENCH_LOAD_CPU', 0, 0)) : null
 const LOG_LEVEL = env.BENCH_LOG_LEVEL ?? 'info'
+const LOG_SHOWS_LISTENING = ['trace', 'debug', 'info'].includes(LOG_LEVEL)
 /** The image's NODE_OPTIONS (deploy/Dockerfile): its heap limits are Gatehouse's defaults (issue 17). */
 function imageNodeOptions(): string {
   try {
@@ -259,7 +260,16 @@ function gitState(): { commit: string; dirty: boolean } {
   }
 }
 
-function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEntries?: number; store?: Record<string, unknown>; creds: Credentials; decision?: boolean }) {
+function gatehouseConfig(o: {
+  upstreamUrl: string
+  storePath: string
+  cacheMaxEntries?: number
+  store?: Record<string, unknown>
+  creds: Credentials
+  decision?: boolean
+  /** Fixed ports for a log level that hides the "gatehouse listening" line (info); else port 0. */
+  ports?: { proxy: number; admin: number } | undefined
+}) {
   const issuers: Record<string, unknown>[] = (['RS256', 'ES256', 'EdDSA'] as const).map((alg) => ({
     issuer: ISSUER[alg],
     audience: AUDIENCE,
@@ -268,8 +278,8 @@ function gatehouseConfig(o: { upstreamUrl: string; storePath: string; cacheMaxEn
   }))
   issuers.push({ issuer: ISSUER.HS256, audience: AUDIENCE, secretEnv: HS_SECRET_ENV, algorithms: ['HS256'] })
   return {
-    listen: '127.0.0.1:0',
-    admin: { listen: '127.0.0.1:0' },
+    listen: `127.0.0.1:${o.ports?.proxy ?? 0}`,
+    admin: { listen: `127.0.0.1:${o.ports?.admin ?? 0}` },
     upstream: { url: o.upstreamUrl },
     apis: [
       { name: API, prefixes: ['/api'] },
@@ -418,6 +428,8 @@ async function main(): Promise<number> {
       writeRequestFile(reqFile, requests)
 
       const configFile = path.join(tmp, `${sc.name}.yaml`)
+      // Above info the log has no "gatehouse listening" line to read the ports from: give fixed ones.
+      const ports = LOG_SHOWS_LISTENING ? undefined : { proxy: await freePort(), admin: await freePort() }
       writeFileSync(
         configFile,
         stringify(
@@ -428,6 +440,7 @@ async function main(): Promise<number> {
             ...(storeOverride ? { store: storeOverride } : {}),
             creds,
             decision: sc.front !== undefined,
+            ports,
           }),
         ),
       )
@@ -448,6 +461,7 @@ async function main(): Promise<number> {
               PROXY_CPU,
               { ...childEnvBase, [HS_SECRET_ENV]: creds.hsSecret, ...(probeFile ? { TAIL_PROBE_OUT: probeFile } : {}) },
               probeFile ? ['--import', TAIL_PROBE, ...GH_NODE_ARGS] : GH_NODE_ARGS,
+              ports,
             )
         if (!sc.nodeFloor) {
           const idle = pidMemory(gh.pid)

@@ -1,7 +1,8 @@
 // Gatehouse under test: `node dist/main.js serve --config FILE` as a child,
 // pinned to the proxy core, its stdout (the JSON access log, one line per
 // request, as in production) drained through a pipe and counted, never stored
-// beyond a short head and tail. Readiness is the "gatehouse listening" line.
+// beyond a short head and tail. Readiness is the "gatehouse listening" line, or,
+// at a log level that hides it, the admin port's /readyz on ports given up front.
 import type { ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,6 +41,7 @@ export async function startGatehouse(
   cpu: number | null,
   env: NodeJS.ProcessEnv,
   nodeArgs: readonly string[] = [],
+  ports?: { proxy: number; admin: number },
   timeoutMs = 20_000,
 ): Promise<RunningGatehouse> {
   const child: ChildProcess = spawnTracked('gatehouse', cpu, process.execPath, [...nodeArgs, MAIN, 'serve', '--config', configFile], {
@@ -74,6 +76,10 @@ export async function startGatehouse(
   })
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (errTail = (errTail + c).slice(-2000)))
   const gone = exited(child)
+  if (ports) void readyOn(ports, gone, timeoutMs).then((ok) => {
+    if (ok && !listening) listening = { proxy: `http://127.0.0.1:${ports.proxy}`, admin: `http://127.0.0.1:${ports.admin}` }
+    for (const w of waiters) w()
+  })
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs)
     const check = () => {
@@ -129,4 +135,22 @@ export async function startNodeFloor(upstreamUrl: string, cpu: number | null, en
     cacheCounters: async () => null,
     stop: () => stopChild(child, 3000),
   }
+}
+
+/** Polls GET /readyz on the admin port until 200, the child's exit or the deadline (every 100 ms). */
+async function readyOn(ports: { admin: number }, gone: Promise<unknown>, timeoutMs: number): Promise<boolean> {
+  let over = false
+  void gone.then(() => (over = true))
+  const deadline = performance.now() + timeoutMs
+  while (!over && performance.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${ports.admin}/readyz`, { signal: AbortSignal.timeout(1000) })
+      await res.arrayBuffer()
+      if (res.status === 200) return true
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return false
 }
