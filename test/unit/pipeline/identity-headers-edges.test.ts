@@ -9,24 +9,12 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type { Identity } from '../../../src/credentials/identity.js'
 import { buildIdentityHeaders, buildUpstreamHeaders, compileHeaderPlan, encodeValue, type ForwardContext } from '../../../src/pipeline/identity-headers.js'
+import { forwardContext, headerValues } from '../../support/forward-context.js'
 
 const plan = compileHeaderPlan({ prefix: 'X-Auth-', forwardAuthorization: false, apiKeyHeaders: ['X-API-Key', 'X_Token'], upstreamHost: 'legacy:3000' })
 const alice: Identity = { user: 'alice', method: 'apikey', credentialId: 'k1', issuer: 'gatehouse', permissions: { users: 'rw' }, expiresAt: 1_900_000_000 }
-const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
-  identity: alice,
-  permissions: { users: 'rw' },
-  clientIp: '203.0.113.9',
-  peerIp: '203.0.113.9',
-  peerTrusted: false,
-  proto: 'http',
-  requestId: 'req-1',
-  ...over,
-})
-function values(out: readonly string[], name: string): string[] {
-  const found: string[] = []
-  for (let i = 0; i < out.length; i += 2) if ((out[i] as string).toLowerCase() === name.toLowerCase()) found.push(out[i + 1] as string)
-  return found
-}
+const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => forwardContext(alice, over)
+const values = headerValues
 /** WTF-8 of one UTF-16 code unit or code point, percent-encoded: the generalized UTF-8 of the spec above. */
 function wtf8(cp: number): string {
   const bytes = cp < 0x80 ? [cp] : cp < 0x800 ? [0xc0 | (cp >> 6), 0x80 | (cp & 63)] : cp < 0x10000 ? [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)] : [0xf0 | (cp >> 18), 0x80 | ((cp >> 12) & 63), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63)]

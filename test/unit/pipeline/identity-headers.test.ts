@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert'
 import { describe, it } from 'node:test'
 import type { Identity } from '../../../src/credentials/identity.js'
 import { buildUpstreamHeaders, compileHeaderPlan, encodeValue, type ForwardContext } from '../../../src/pipeline/identity-headers.js'
+import { forwardContext, headerValues } from '../../support/forward-context.js'
 
 const plan = compileHeaderPlan({ prefix: 'X-Auth-', forwardAuthorization: false, apiKeyHeaders: ['X-API-Key'], upstreamHost: 'legacy:3000' })
 
@@ -14,23 +15,8 @@ const alice: Identity = {
   expiresAt: 1_900_000_000,
 }
 
-const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => ({
-  identity: alice,
-  permissions: { users: 'rw', sessions: 'r' },
-  clientIp: '203.0.113.9',
-  peerIp: '203.0.113.9',
-  peerTrusted: false,
-  proto: 'https',
-  requestId: 'req-1',
-  ...over,
-})
-
-/** Every value sent under a name, compared case-insensitively. */
-function values(out: readonly string[], name: string): string[] {
-  const found: string[] = []
-  for (let i = 0; i < out.length; i += 2) if ((out[i] as string).toLowerCase() === name.toLowerCase()) found.push(out[i + 1] as string)
-  return found
-}
+const ctx = (over: Partial<ForwardContext> = {}): ForwardContext => forwardContext(alice, { proto: 'https', ...over })
+const values = headerValues
 
 function names(out: readonly string[]): string[] {
   return out.filter((_, i) => i % 2 === 0)
