@@ -1,6 +1,6 @@
 // The tiny "legacy API" bundled for the demo and the tests: it knows nothing of
 // authentication and echoes what reached it, identity headers included.
-import http from 'node:http'
+import { http } from '../net/node-http.js'
 import type { AddressInfo } from 'node:net'
 
 export interface LegacyApi {

@@ -2,7 +2,8 @@
 // app that never listens: the proxy hands it the requests decide() routed here
 // (serverFactory gives us Fastify's request handler), so the service sits behind
 // the same path normalisation and global IP filter as everything else.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { http } from '../net/node-http.js'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'

@@ -2,7 +2,8 @@
 // none of it is ever reachable through the proxy port. Plain node:http: three GET
 // routes do not need Fastify, and a sidecar without `issuer:` then never loads it
 // (memory and start-up, issue 17).
-import http from 'node:http'
+import type { Server } from 'node:http'
+import { http } from '../net/node-http.js'
 import type { AddressInfo } from 'node:net'
 import type { Metrics } from '../telemetry/metrics.js'
 
@@ -13,7 +14,7 @@ export interface AdminDeps {
 }
 
 export interface AdminApp {
-  readonly server: http.Server
+  readonly server: Server
   listen(at: { host: string; port: number }): Promise<AddressInfo>
   close(): Promise<void>
 }

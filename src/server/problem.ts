@@ -1,6 +1,7 @@
 // Writes the answers of outcome/answer.ts: to a node response, or as raw HTTP/1.1
 // on a socket (upgrades and wire-level refusals, where there is no response object).
-import { STATUS_CODES, type ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import { http } from '../net/node-http.js'
 import type { Duplex } from 'node:stream'
 import type { Answer } from '../outcome/answer.js'
 
@@ -11,7 +12,7 @@ export function sendAnswer(res: ServerResponse, a: Answer): void {
 
 /** The answer, then the socket closed once it is flushed: a client still sending must not keep it half-open. */
 export function writeAnswer(socket: Duplex, a: Answer): void {
-  let head = `HTTP/1.1 ${a.status} ${STATUS_CODES[a.status] ?? 'Error'}\r\n`
+  let head = `HTTP/1.1 ${a.status} ${http.STATUS_CODES[a.status] ?? 'Error'}\r\n`
   for (const [name, value] of Object.entries(a.headers)) head += `${name}: ${value}\r\n`
   socket.end(`${head}\r\n${a.body}`, () => socket.destroy())
 }

@@ -2,7 +2,8 @@
 // requests and upgrades handed to proxy-app.ts, what node's parser refuses
 // answered with the catalogue's wire_* rows, certificate rotation, and the drain.
 import { readFileSync, unwatchFile, watchFile } from 'node:fs'
-import http from 'node:http'
+import type { Server, ServerOptions } from 'node:http'
+import { http } from '../net/node-http.js'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -15,7 +16,7 @@ import { writeAnswer } from './problem.js'
 import type { createProxyHandlers } from './proxy-app.js'
 
 export interface TrafficServer {
-  readonly server: http.Server
+  readonly server: Server
   /** The limits a reload may change. */
   configure(c: Config): void
   /** Binds config.listen, then watches the TLS files. */
@@ -81,7 +82,7 @@ const CLIENT_ERROR_OUTCOME: Readonly<Record<string, WireCode>> = {
 }
 
 /** Options only createServer takes: changing them needs a restart. */
-function serverOptionsOf(c: Config): http.ServerOptions {
+function serverOptionsOf(c: Config): ServerOptions {
   return {
     maxHeaderSize: c.limits.maxHeaderBytes,
     // node checks the header and request timeouts only this often (default 30 s,
@@ -90,7 +91,7 @@ function serverOptionsOf(c: Config): http.ServerOptions {
   }
 }
 
-function configureServer(server: http.Server, c: Config): void {
+function configureServer(server: Server, c: Config): void {
   // Slow clients are cut off (attack #99); node's defaults are 60 s / 300 s.
   server.headersTimeout = c.limits.headersTimeoutMs
   // node requires requestTimeout ≥ headersTimeout (0 would mean none).
@@ -117,7 +118,7 @@ function watchTls(server: https.Server, files: { certFile: string; keyFile: stri
   }
 }
 
-export function listen(server: http.Server, hostPort: string): Promise<void> {
+export function listen(server: Server, hostPort: string): Promise<void> {
   const hp = parseHostPort(hostPort) as { host: string; port: number }
   return new Promise((resolve, reject) => {
     server.once('error', reject)

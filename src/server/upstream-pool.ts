@@ -1,7 +1,11 @@
 // The undici keep-alive pool to the upstream, replaced on reload only when a
 // setting it was built with changed (the old one closes once its requests finish).
 import { readFileSync } from 'node:fs'
-import { Pool } from 'undici'
+import type { Pool } from 'undici'
+// Only the pool, not undici's index: the index loads every dispatcher, fetch, the
+// WebSocket and cache code and its mocks, ~14 MB of RSS in a sidecar that uses one
+// Pool's dispatch() (issue 17; measured with /proc/PID/status, see README Performance).
+import UndiciPool from 'undici/lib/dispatcher/pool.js'
 import type { Config } from '../config/schema.js'
 
 export interface UpstreamPool {
@@ -29,7 +33,7 @@ export function createUpstreamPool(config: Config): UpstreamPool {
 }
 
 function createPool(c: Config): Pool {
-  return new Pool(new URL(c.upstream.url).origin, {
+  return new UndiciPool(new URL(c.upstream.url).origin, {
     connections: c.upstream.connections,
     pipelining: 1,
     connect: {

@@ -4,7 +4,7 @@
 // 12), idle or too old. Other upgrades (h2c…) are refused: every request must
 // pass the pipeline on its own (attack #59).
 import type { IncomingMessage } from 'node:http'
-import http from 'node:http'
+import { http } from '../net/node-http.js'
 import net from 'node:net'
 import type { Duplex } from 'node:stream'
 import tls from 'node:tls'

@@ -29,6 +29,10 @@ interface Loaded {
   readonly packages: Set<string>
   /** Our built files, relative to dist/. */
   readonly own: Set<string>
+  /** Files resolved from node_modules, as `package/path`. */
+  readonly files: Set<string>
+  /** node's own modules the process loaded (`internal/…` included). */
+  readonly builtins: Set<string>
 }
 
 /** What `node dist/main.js …args` loaded; `until` ends a long-running command once its stdout matches. */
@@ -43,9 +47,12 @@ async function loadedBy(name: string, args: string[], until?: RegExp): Promise<L
   if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${child.stderr()}`)
   else assert.match(child.stdout(), until, `${args.join(' ')} never got there: ${child.stderr()}`)
   const lines = (await readFile(record, 'utf8')).split('\n').filter((l) => l !== '')
+  const kind = (prefix: string) => new Set(lines.filter((l) => l.startsWith(prefix)).map((l) => l.slice(prefix.length)))
   return {
-    packages: new Set(lines.filter((l) => !l.startsWith('dist:'))),
-    own: new Set(lines.filter((l) => l.startsWith('dist:')).map((l) => l.slice('dist:'.length))),
+    packages: new Set(lines.filter((l) => !/^(dist|file|node):/.test(l))),
+    own: kind('dist:'),
+    files: kind('file:'),
+    builtins: kind('node:'),
   }
 }
 
@@ -71,4 +78,14 @@ test('serve without issuer: and with the file store loads no Fastify, Swagger, i
   const { packages } = await loadedBy('serve', ['serve', '--config', configFile], /gatehouse listening/)
   for (const p of ['pino', 'undici', 'prom-client']) assert.ok(packages.has(p), `the recorder saw ${p}`)
   for (const p of HEAVY) assert.ok(!packages.has(p), `serve loaded ${p}`)
+})
+
+// Measured with /proc/PID/status (README Performance): undici's index loads every
+// dispatcher, fetch and its mocks; an ES import of node:http loads node's own fetch.
+test('serve loads undici\'s pool alone and not node\'s bundled fetch implementation', { timeout: 30_000 }, async () => {
+  const { files, builtins } = await loadedBy('serve-undici', ['serve', '--config', configFile], /gatehouse listening/)
+  assert.ok(builtins.has('http') && builtins.has('internal/http'), `the recorder saw node's modules: ${[...builtins].slice(0, 5).join(', ')}`)
+  assert.ok(files.has('undici/lib/dispatcher/pool.js'), `serve resolved: ${[...files].join(', ')}`)
+  assert.ok(!files.has('undici/index.js'), 'serve loaded undici/index.js')
+  assert.ok(!builtins.has('internal/deps/undici/undici'), 'serve loaded node\'s bundled undici (an ES import of node:http does)')
 })
