@@ -3,6 +3,7 @@
 // OTHER; reason a DenyReason. Never a path, user or key id.
 import client from 'prom-client'
 import { OUTCOMES, type DenyReason } from '../outcome/catalogue.js'
+import { hotCounter, hotHistogram } from './hot-metrics.js'
 import { droppedLogLines } from './logger.js'
 
 export type Outcome = 'allowed' | 'denied' | 'upstream_error' | 'error' | 'service' | 'preflight'
@@ -60,58 +61,31 @@ function registerProcessMetrics(registry: client.Registry): void {
   }
 }
 
-/** Every request's count and durations (SPEC §7): updated once per request, so children are kept per label set. */
+/** Every request's count and durations (SPEC §7): updated on every request, so kept in hot metrics (hot-metrics.ts). */
 function requestMetrics(registry: client.Registry): Pick<Metrics, 'request' | 'upstream' | 'decision'> {
-  const requests = new client.Counter({
-    name: 'gatehouse_requests_total',
-    help: 'Requests on the traffic port, by API, method, status class and outcome.',
-    labelNames: ['api', 'method', 'status_class', 'outcome'] as const,
-    registers: [registry],
-  })
-  const duration = new client.Histogram({
-    name: 'gatehouse_request_duration_seconds',
-    help: 'Whole request, from arrival to the last byte of the response.',
-    labelNames: ['outcome'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  })
-  const upstreamDuration = new client.Histogram({
-    name: 'gatehouse_upstream_duration_seconds',
-    help: 'Time from forwarding a request to the upstream until its response headers arrive.',
-    labelNames: ['api'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  })
-  const decisionDuration = new client.Histogram({
-    name: 'gatehouse_decision_duration_seconds',
-    help: 'Time spent deciding a request (path, address, credential, permission), before any forwarding.',
-    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
-    registers: [registry],
-  })
-
-  // Children are looked up once per label combination, not hashed per request.
-  const requestChildren = new Map<string, ReturnType<typeof requests.labels>>()
-  const durationChildren = new Map<string, ReturnType<typeof duration.labels>>()
-  const upstreamChildren = new Map<string, ReturnType<typeof upstreamDuration.labels>>()
+  const requests = hotCounter('gatehouse_requests_total', 'Requests on the traffic port, by API, method, status class and outcome.', ['api', 'method', 'status_class', 'outcome'])
+  const duration = hotHistogram('gatehouse_request_duration_seconds', 'Whole request, from arrival to the last byte of the response.', ['outcome'], DURATION_BUCKETS)
+  const upstreamDuration = hotHistogram('gatehouse_upstream_duration_seconds', 'Time from forwarding a request to the upstream until its response headers arrive.', ['api'], DURATION_BUCKETS)
+  const decisionDuration = hotHistogram(
+    'gatehouse_decision_duration_seconds',
+    'Time spent deciding a request (path, address, credential, permission), before any forwarding.',
+    [],
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1, 5],
+  )
+  for (const m of [requests, duration, upstreamDuration, decisionDuration]) registry.registerMetric(m as unknown as client.Metric)
+  const decisions = decisionDuration.child()
   return {
     request(api, method, status, outcome, seconds) {
       const m = METHODS.has(method) ? method : 'OTHER'
       const cls = status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other'
-      const key = `${api}\u0000${m}\u0000${cls}\u0000${outcome}`
-      let child = requestChildren.get(key)
-      if (!child) requestChildren.set(key, (child = requests.labels(api, m, cls, outcome)))
-      child.inc()
-      let d = durationChildren.get(outcome)
-      if (!d) durationChildren.set(outcome, (d = duration.labels(outcome)))
-      d.observe(seconds)
+      requests.child(api, m, cls, outcome).inc()
+      duration.child(outcome).observe(seconds)
     },
     upstream(api, seconds) {
-      let child = upstreamChildren.get(api)
-      if (!child) upstreamChildren.set(api, (child = upstreamDuration.labels(api)))
-      child.observe(seconds)
+      upstreamDuration.child(api).observe(seconds)
     },
     decision(seconds) {
-      decisionDuration.observe(seconds)
+      decisions.observe(seconds)
     },
   }
 }
