@@ -5,7 +5,8 @@
 // dir; start the upstream and the load generator on the load core; then per
 // scenario start Gatehouse (dist/main.js, pinned to the proxy core, its own
 // config), check it answers as expected, warm it up, and time direct, gatehouse,
-// direct, gatehouse … for BENCH_ROUNDS rounds; stop it. Last, jose jwtVerify
+// direct, gatehouse … for BENCH_ROUNDS rounds (direct, node-floor, gatehouse in
+// the scenarios compared to node-floor); stop it. Last, jose jwtVerify
 // alone on the proxy core. Writes Markdown, JSON, SVG and PNG to BENCH_OUT.
 // Every process started is stopped by its PID at the end, on failure, on
 // Ctrl-C, and at the global deadline.
@@ -71,6 +72,8 @@ const GH_NODE_ARGS = (env.BENCH_GH_NODE_ARGS ?? imageNodeOptions()).split(' ').f
 const WRK = onPath('wrk')
 const TAIL_PROBE = path.join(PROJECT_ROOT, 'test', 'bench', 'tail-probe.mjs')
 const STARTUP_RUNS = Math.floor(int('BENCH_STARTUP_RUNS', QUICK ? 3 : 10, 0))
+/** 1: node-floor runs in every round beside Gatehouse in the `floorEachRound` scenarios; 0: not (the standalone node-floor scenarios still run). */
+const FLOOR_ROUNDS = Math.floor(int('BENCH_FLOOR_ROUNDS', 1, 0)) > 0
 const LOADGEN = env.BENCH_LOADGEN ?? (WRK ? 'wrk' : 'autocannon')
 if (LOADGEN !== 'wrk' && LOADGEN !== 'autocannon') usage(`BENCH_LOADGEN=${LOADGEN}: wrk or autocannon`)
 if (LOADGEN === 'wrk' && !WRK) usage('BENCH_LOADGEN=wrk but wrk is not on PATH (apt-get install wrk)')
@@ -101,6 +104,12 @@ interface ScenarioDef {
   /** Run test/bench/node-floor.ts in Gatehouse's place (the reference, not Gatehouse). */
   readonly nodeFloor?: boolean
   /**
+   * Issue 17 compares this scenario to node-floor: each round also times node-floor (started
+   * beside Gatehouse on the proxy core, same requests and generator), so the ratio is taken
+   * between runs seconds apart, not against the node-floor scenario minutes away (BENCH_FLOOR_ROUNDS=0: off).
+   */
+  readonly floorEachRound?: boolean
+  /**
    * Decision mode (SPEC §10): nginx with deploy/forward-auth/nginx/gatehouse.conf (and the
    * optional decision cache) in front, asking Gatehouse; both on the proxy core, CPU counted for the pair.
    */
@@ -113,7 +122,7 @@ const bearer = (t: string) => ({ Authorization: `Bearer ${t}` })
 const DISTINCT_CACHE = Math.min(1000, Math.floor(DISTINCT / 2))
 
 const SCENARIOS: ScenarioDef[] = [
-  { name: 'public', title: 'public API, no credential', expect: 200, requests: async () => [GET('/public/items/42')] },
+  { name: 'public', title: 'public API, no credential', expect: 200, floorEachRound: true, requests: async () => [GET('/public/items/42')] },
   {
     name: 'node-floor',
     title: 'reference, not Gatehouse: bare node:http + undici proxy (no checks, no log, no metrics)',
@@ -127,6 +136,7 @@ const SCENARIOS: ScenarioDef[] = [
       name: `jwt-${alg.toLowerCase()}`,
       title: `one ${alg} JWT, repeated`,
       expect: 200,
+      floorEachRound: alg === 'RS256',
       requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token(alg)))],
     }),
   ),
@@ -190,7 +200,7 @@ const SCENARIOS: ScenarioDef[] = [
     requests: async (ctx) => [GET('/api/items/42', { 'X-API-Key': (await ctx.keysSmall())[0] as string })],
   },
   { name: 'redis', title: 'one API key, Redis store', expect: 200, requests: async () => [] },
-  { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, requests: async () => [GET('/public/items/42')] },
+  { name: 'rate-public', title: `public API at ${RATE} req/s`, expect: 200, paced: true, floorEachRound: true, requests: async () => [GET('/public/items/42')] },
   {
     name: 'rate-node-floor',
     title: `reference, not Gatehouse: node-floor at ${RATE} req/s`,
@@ -205,6 +215,7 @@ const SCENARIOS: ScenarioDef[] = [
     title: `one RS256 JWT at ${RATE} req/s`,
     expect: 200,
     paced: true,
+    floorEachRound: true,
     requests: async (ctx) => [GET('/api/items/42', bearer(await ctx.token('RS256')))],
   },
 ]
@@ -316,7 +327,8 @@ async function main(): Promise<number> {
     if (KEEP) process.stderr.write(`[bench] temp dir kept: ${tmp}\n`)
     else rmSync(tmp, { recursive: true, force: true })
   })
-  const estimate = scenarios.length * (4 + WARMUP + ROUNDS * 2 * (DURATION + 1.5)) + 30 + VERIFY_SECONDS * 12
+  const floored = FLOOR_ROUNDS ? scenarios.filter((s) => s.floorEachRound).length : 0
+  const estimate = scenarios.length * (4 + WARMUP + ROUNDS * 2 * (DURATION + 1.5)) + floored * (4 + WARMUP + ROUNDS * (DURATION + 1.5)) + 30 + VERIFY_SECONDS * 12
   const deadlineS = int('BENCH_MAX_SECONDS', Math.ceil(estimate * 2 + 120))
   log(
     `${scenarios.length} scenarios × ${ROUNDS} round(s) × ${DURATION}s (+${WARMUP}s warm-up), ${CONNECTIONS} connections, ` +
@@ -450,6 +462,8 @@ async function main(): Promise<number> {
         continue
       }
       let gh: RunningGatehouse | null = null
+      // node-floor beside Gatehouse, timed in each round between direct and Gatehouse.
+      let floorSide: RunningGatehouse | null = null
       // Fixed-rate scenarios run Gatehouse with the tail probe (GC, log flushes, timers, event-loop delay).
       const probeFile = sc.paced && !sc.nodeFloor && env.BENCH_TAIL_PROBE !== '0' ? path.join(tmp, `${sc.name}.tail.json`) : null
       tailRuns.length = 0
@@ -469,12 +483,17 @@ async function main(): Promise<number> {
           res.rssIdleAnonMb = (idle?.anonKb ?? Number.NaN) / 1024
         }
         if (sc.front) gh = await behindNginx(gh, upstreamPort, sc.front === 'nginx-cached', childEnvBase)
-        // ---- pre-flight: the first, middle and last request answer as expected
+        if (FLOOR_ROUNDS && sc.floorEachRound && !sc.nodeFloor && !sc.front) floorSide = await startNodeFloor(upstreamUrl, PROXY_CPU, childEnvBase, GH_NODE_ARGS)
+        // ---- pre-flight: the first, middle and last request answer as expected (node-floor forwards anything: 200)
         const picks = [...new Set([0, Math.floor(requests.length / 2), requests.length - 1])]
-        for (const i of picks) {
-          const r = await requestOnce('127.0.0.1', gh.port, requests[i] as Buffer)
-          res.preflight.push(`request #${i}: ${r.status}`)
-          if (r.status !== sc.expect) throw new Error(`pre-flight: request #${i} answered ${r.status}, expected ${sc.expect}: ${r.body.toString('utf8').slice(0, 300)}`)
+        const answering: { who: string; port: number; expect: number }[] = [{ who: '', port: gh.port, expect: sc.expect }]
+        if (floorSide) answering.push({ who: 'node-floor ', port: floorSide.port, expect: 200 })
+        for (const { who, port, expect } of answering) {
+          for (const i of picks) {
+            const r = await requestOnce('127.0.0.1', port, requests[i] as Buffer)
+            res.preflight.push(`${who}request #${i}: ${r.status}`)
+            if (r.status !== expect) throw new Error(`pre-flight: ${who}request #${i} answered ${r.status}, expected ${expect}: ${r.body.toString('utf8').slice(0, 300)}`)
+          }
         }
         const spec = (port: number, durationS: number): RunSpec => ({
           host: '127.0.0.1',
@@ -491,15 +510,19 @@ async function main(): Promise<number> {
           do warmed += (await runner.run(spec(gh.port, WARMUP))).requests
           while (sc.warmFullPass && warmed < requests.length && performance.now() - warmStart < 60_000)
           if (sc.warmFullPass && warmed < requests.length) log(`${sc.name}: warm-up sent ${warmed} of ${requests.length} requests in 60 s; some credentials start uncached`)
+          if (floorSide) await runner.run(spec(floorSide.port, WARMUP))
         }
-        log(`${sc.name}: ${sc.title}`)
+        log(`${sc.name}: ${sc.title}${floorSide ? ' (node-floor beside it in each round)' : ''}`)
+        const byTarget = { direct: null, 'node-floor': floorSide, gatehouse: gh }
+        const targets = floorSide ? (['direct', 'node-floor', 'gatehouse'] as const) : (['direct', 'gatehouse'] as const)
         for (let round = 1; round <= ROUNDS; round++) {
-          for (const target of ['direct', 'gatehouse'] as const) {
-            const port = target === 'direct' ? upstreamPort : gh.port
-            const rec = await timedRun(runner, spec(port, DURATION), target === 'gatehouse' ? gh : null, round, target === 'gatehouse' ? sc.expect : 200, snapshot, ancestors, redisPid)
+          for (const target of targets) {
+            const proc = byTarget[target]
+            const port = proc ? proc.port : upstreamPort
+            const rec = await timedRun(runner, spec(port, DURATION), target, proc, round, target === 'gatehouse' ? sc.expect : 200, snapshot, ancestors, redisPid)
             res.runs.push(rec)
             log(
-              `  round ${round} ${target.padEnd(9)} ${rec.rps.toFixed(0).padStart(7)} req/s  p50 ${((rec.latencyUs.p50 ?? 0) / 1000).toFixed(2)} ms` +
+              `  round ${round} ${target.padEnd(10)} ${rec.rps.toFixed(0).padStart(7)} req/s  p50 ${((rec.latencyUs.p50 ?? 0) / 1000).toFixed(2)} ms` +
                 `  p99 ${((rec.latencyUs.p99 ?? 0) / 1000).toFixed(2)} ms` +
                 (rec.gh ? `  cpu ${rec.gh.cpuUsPerReq.toFixed(1)} µs/req (${rec.gh.corePct.toFixed(0)} % of a core)  rss ${rec.gh.rssMaxMb.toFixed(0)} MB` : '') +
                 `  busy load/proxy ${rec.cpu.loadBusy.toFixed(0)}/${rec.cpu.proxyBusy.toFixed(0)} %  others ${rec.otherPctOfCore.toFixed(0)} %` +
@@ -512,6 +535,7 @@ async function main(): Promise<number> {
         res.failed = err instanceof Error ? err.message : String(err)
         log(`${sc.name}: FAILED — ${res.failed}`)
       } finally {
+        if (floorSide) await floorSide.stop()
         if (gh) await gh.stop()
         if (probeFile && tailRuns.length > 0) {
           res.tail = attributeTail(
@@ -561,6 +585,7 @@ async function main(): Promise<number> {
       gatehouseLogLevel: LOG_LEVEL,
       gatehouseNodeArgs: GH_NODE_ARGS.join(' '),
       distRebuilt: rebuilt,
+      floorRounds: FLOOR_ROUNDS,
     },
     verify,
     scenarios: results,
@@ -635,9 +660,11 @@ function measureStartup(tmp: string, upstreamUrl: string, childEnv: NodeJS.Proce
   return rows
 }
 
+/** One timed run against `target`; `gh` is its process (Gatehouse or node-floor; null for direct), whose CPU and memory are counted. */
 async function timedRun(
   gen: LoadGenerator,
   spec: RunSpec,
+  target: RunRecord['target'],
   gh: RunningGatehouse | null,
   round: number,
   expect: number,
@@ -669,7 +696,7 @@ async function timedRun(
   } finally {
     clearInterval(sampler)
   }
-  if (gh && r.slowest) tailRuns.push({ slowest: r.slowest, window: [runStart, performance.timeOrigin + performance.now()] })
+  if (target === 'gatehouse' && r.slowest) tailRuns.push({ slowest: r.slowest, window: [runStart, performance.timeOrigin + performance.now()] })
   const a = snapshot(gh)
   sample()
   const cacheAfter = gh ? await gh.cacheCounters() : null
@@ -708,7 +735,7 @@ async function timedRun(
   const cpuName = (n: number | null) => (n === null ? '' : `cpu${n}`)
   return {
     round,
-    target: gh ? 'gatehouse' : 'direct',
+    target,
     requests: r.requests,
     durationS: r.durationS,
     rps: r.rps,
