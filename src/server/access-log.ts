@@ -1,5 +1,6 @@
 // One access-log line and one metrics update per request, whatever its outcome.
 import type { Decision } from '../pipeline/decision.js'
+import { writeAccessLine } from '../telemetry/access-line.js'
 import type { Logger } from '../telemetry/logger.js'
 import type { Metrics, Outcome } from '../telemetry/metrics.js'
 import type { Started } from './traffic.js'
@@ -33,23 +34,20 @@ export function logRequest(
   // A refusal names the credential only once it was verified (decide.ts), never the one merely presented.
   const identity = d === null ? null : d.ok ? (d.route === 'upstream' ? d.identity : null) : d.identity
   // Only the normalised path: a query string may carry secrets (SPEC §8).
-  deps.logger.info(
-    {
-      reqId: at.requestId,
-      clientIp: d?.clientIp ?? req.socket.remoteAddress,
-      method,
-      path: d?.path ?? undefined,
-      decision: asked ? true : undefined,
-      api: d?.api?.name,
-      user: identity?.user,
-      actor: identity?.actor,
-      credentialId: identity?.credentialId,
-      status,
-      outcome,
-      reason: d && !d.ok ? d.reason : d?.ok && d.route === 'preflight' && !d.allowed ? 'cors_preflight_refused' : undefined,
-      durationMs: Math.round(seconds * 1e6) / 1e3,
-      upstreamMs: upstreamMs === null ? undefined : Math.round(upstreamMs * 1e3) / 1e3,
-    },
-    'request',
-  )
+  writeAccessLine(deps.logger, {
+    reqId: at.requestId,
+    clientIp: d?.clientIp ?? req.socket.remoteAddress,
+    method,
+    path: d?.path ?? undefined,
+    decision: asked ? true : undefined,
+    api: d?.api?.name,
+    user: identity?.user,
+    actor: identity?.actor,
+    credentialId: identity?.credentialId,
+    status,
+    outcome,
+    reason: d && !d.ok ? d.reason : d?.ok && d.route === 'preflight' && !d.allowed ? 'cors_preflight_refused' : undefined,
+    durationMs: Math.round(seconds * 1e6) / 1e3,
+    upstreamMs: upstreamMs === null ? undefined : Math.round(upstreamMs * 1e3) / 1e3,
+  })
 }
