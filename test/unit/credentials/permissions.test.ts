@@ -119,6 +119,17 @@ describe('formatPermissions', () => {
     assert.ok(claimed)
     assert.equal(formatPermissions(claimed), 'orders:r')
   })
+
+  it('the text of a frozen set is kept; one that can still change is formatted afresh each time', () => {
+    const frozen = Object.freeze({ users: 'r' as const })
+    assert.equal(formatPermissions(frozen), 'users:r')
+    assert.equal(formatPermissions(frozen), 'users:r')
+    assert.equal(formatPermissions(Object.freeze({ users: 'rw' as const })), 'users:rw', 'another frozen set with the same keys')
+    const open: Record<string, 'r' | 'rw'> = { users: 'r' }
+    assert.equal(formatPermissions(open), 'users:r')
+    open.orders = 'rw'
+    assert.equal(formatPermissions(open), 'orders:rw users:r')
+  })
 })
 
 describe('exact answers (issue 19, mutation testing)', () => {
