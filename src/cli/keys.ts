@@ -7,7 +7,6 @@ import { isDescription, isUserName, MAX_KEY_TTL_SECONDS, unreadableField, valida
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { CONFIG_OPTIONS, parseCommandArgs, type ArgValues, type OptionSpec } from './args.js'
-import { keyBeyondHolders } from './key-holders.js'
 import type { KeysIo } from './keys-io.js'
 import { runMigrate } from './keys-migrate.js'
 
@@ -63,6 +62,8 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
     throw err
   }
   if (sub === 'create' && io.loadHolders) {
+    // Loaded here, not at the top: the users file's reader (bcrypt, its validator) is for create only.
+    const { keyBeyondHolders } = await import('./key-holders.js')
     const user = parsed.values.user as string
     const permissions = parsePermissionList(parsed.values.permissions as string)
     const refused = permissions.ok ? keyBeyondHolders(user, permissions.value, await io.loadHolders(configPath)) : null

@@ -1,6 +1,8 @@
 // Issue 17: a sidecar loads only what its config uses, and the CLI's one-shot commands
 // load little. `node dist/main.js` runs with a resolve hook that records every package
-// resolved from node_modules and every built file of ours (test/support/import-recorder.mjs).
+// resolved from node_modules, every built file of ours and every built-in module imported
+// (test/support/import-recorder.mjs); the built files' source maps say which of our
+// sources and bundled packages they hold.
 import assert from 'node:assert/strict'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -8,6 +10,7 @@ import path from 'node:path'
 import { after, before, test } from 'node:test'
 import { stringify } from 'yaml'
 import { childEnv, MAIN, PROJECT_ROOT, serveConfig, spawnNode } from '../support/gatehouse-process.js'
+import { makeTestCa } from '../support/test-ca.js'
 
 const RECORDER = path.join(PROJECT_ROOT, 'test', 'support', 'import-recorder.mjs')
 // TypeBox builds the schemas; the commands run the validators generated from them (issue 17).
@@ -15,12 +18,17 @@ const HEAVY = ['fastify', '@fastify/swagger', '@fastify/swagger-ui', 'ioredis', 
 // deploy/bundle.mjs puts these into dist/: a command that needs them loads no file of theirs.
 const BUNDLED = ['yaml', 'jose', 'ipaddr.js', 'lru-cache']
 
+const OPEN_API = { upstream: { url: 'http://127.0.0.1:9' }, apis: [{ name: 'open', prefixes: ['/'], public: true }] }
+// What a config without JWT issuers, token service (issuer:) and tls: never needs: jose and
+// our JWT verifier, the signing keys, the users and clients files with bcrypt, node:tls.
+const JWT_AND_SERVICE = ['jose', 'src/credentials/verify-jwt.ts', 'src/credentials/signing-key.ts', 'src/accounts/users.ts', 'src/accounts/clients.ts', 'bcryptjs']
+
 let dir: string
 let configFile: string
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'gatehouse-lean-'))
   configFile = path.join(dir, 'gatehouse.yaml')
-  await writeFile(configFile, stringify(serveConfig({ upstream: { url: 'http://127.0.0.1:9' }, apis: [{ name: 'open', prefixes: ['/'], public: true }] })))
+  await writeFile(configFile, stringify(serveConfig(OPEN_API)))
 })
 after(() => rm(dir, { recursive: true, force: true }))
 
@@ -29,6 +37,23 @@ interface Loaded {
   readonly packages: Set<string>
   /** Our built files, relative to dist/. */
   readonly own: Set<string>
+  /** Built-in modules imported, as node:name. */
+  readonly builtins: Set<string>
+  /** What the built files hold, from their source maps: `src/…ts` files of ours and bundled packages by name. */
+  readonly sources: Set<string>
+}
+
+/** The sources bundled into these built files, as their source maps (deploy/bundle.mjs writes one beside each) name them. */
+async function sourcesOf(own: Iterable<string>): Promise<Set<string>> {
+  const sources = new Set<string>()
+  for (const file of own) {
+    const map = JSON.parse(await readFile(path.join(PROJECT_ROOT, 'dist', `${file}.map`), 'utf8')) as { sources: string[] }
+    for (const source of map.sources) {
+      const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source)
+      sources.add(pkg ? (pkg[1] as string) : source.slice(source.indexOf('src/')))
+    }
+  }
+  return sources
 }
 
 /** What `node dist/main.js …args` loaded; `until` ends a long-running command once its stdout matches. */
@@ -43,9 +68,12 @@ async function loadedBy(name: string, args: string[], until?: RegExp): Promise<L
   if (until === undefined) assert.equal(code, 0, `${args.join(' ')}: ${child.stderr()}`)
   else assert.match(child.stdout(), until, `${args.join(' ')} never got there: ${child.stderr()}`)
   const lines = (await readFile(record, 'utf8')).split('\n').filter((l) => l !== '')
+  const own = new Set(lines.filter((l) => l.startsWith('dist:')).map((l) => l.slice('dist:'.length)))
   return {
-    packages: new Set(lines.filter((l) => !l.startsWith('dist:'))),
-    own: new Set(lines.filter((l) => l.startsWith('dist:')).map((l) => l.slice('dist:'.length))),
+    packages: new Set(lines.filter((l) => !l.startsWith('dist:') && !l.startsWith('node:'))),
+    own,
+    builtins: new Set(lines.filter((l) => l.startsWith('node:'))),
+    sources: await sourcesOf(own),
   }
 }
 
@@ -65,6 +93,38 @@ test('check-config and keys list with the file store load neither the proxy, the
     for (const p of [...HEAVY, 'pino', 'prom-client', 'undici']) assert.ok(!packages.has(p), `${name} loaded ${p}`)
     for (const p of BUNDLED) assert.ok(!packages.has(p), `${name} loaded ${p} from node_modules, not from the bundle`)
   }
+})
+
+test('check-config and keys list of a config without JWT issuers, issuer: or tls: load neither jose, the JWT verifier, the token service\'s files, bcrypt, node:tls nor node:net', { timeout: 30_000 }, async () => {
+  for (const [name, args] of [
+    ['check-config-lean', ['check-config', '--config', configFile]],
+    ['keys-lean', ['keys', 'list', '--config', configFile]],
+  ] as const) {
+    const { sources, builtins, packages } = await loadedBy(name, [...args])
+    assert.ok(sources.has('yaml') && sources.has('src/config/load.ts'), `${name}: the source maps name what was loaded: ${[...sources].join(', ')}`)
+    for (const s of JWT_AND_SERVICE) assert.ok(!sources.has(s) && !packages.has(s), `${name} loaded ${s}`)
+    assert.ok(builtins.has('node:fs/promises'), `${name}: the recorder saw the built-ins: ${[...builtins].join(', ')}`)
+    for (const b of ['node:tls', 'node:net']) assert.ok(!builtins.has(b), `${name} loaded ${b}`)
+    // Ajv's runtime helpers are bundled: no package from node_modules at all.
+    assert.deepEqual([...packages], [], `${name} loaded packages from node_modules`)
+  }
+  // check-config verifies no credential: it needs no cache.
+  const { sources } = await loadedBy('check-config-lean', ['check-config', '--config', configFile])
+  assert.ok(!sources.has('lru-cache'), 'check-config loaded lru-cache')
+})
+
+test('check-config of a config with a JWT issuer, the token service and tls: loads what checks them', { timeout: 60_000 }, async () => {
+  const ca = makeTestCa(dir)
+  const file = path.join(dir, 'full.yaml')
+  const issuer = { name: 'https://gatehouse.test', usersFile: path.join(dir, 'users.yaml') }
+  await writeFile(issuer.usersFile, stringify({ users: [] }))
+  const jwt = { issuers: [{ issuer: 'https://idp.test', jwksUri: 'https://idp.test/jwks.json' }] }
+  await writeFile(file, stringify(serveConfig({ ...OPEN_API, jwt, issuer, tls: { certFile: ca.certFile, keyFile: ca.keyFile } })))
+  const { sources, builtins, packages } = await loadedBy('check-config-full', ['check-config', '--config', file])
+  // No clientsFile in this config: clients.ts is the one thing left out.
+  for (const s of JWT_AND_SERVICE.filter((s) => s !== 'src/accounts/clients.ts')) assert.ok(sources.has(s) || packages.has(s), `check-config did not load ${s}`)
+  assert.ok(!sources.has('src/accounts/clients.ts'), 'check-config loaded the clients file reader without a clientsFile')
+  assert.ok(builtins.has('node:tls'), 'check-config did not load node:tls')
 })
 
 test('serve without issuer: and with the file store loads no Fastify, Swagger, ioredis or schema builder', { timeout: 30_000 }, async () => {

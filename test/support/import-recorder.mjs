@@ -1,6 +1,7 @@
 // `node --import ./test/support/import-recorder.mjs …`: appends the name of every
-// package resolved from node_modules, and `dist:<file>` for each of Gatehouse's own
-// built files, to the file in IMPORT_RECORD (one a line), so a test can see what a
+// package resolved from node_modules, `dist:<file>` for each of Gatehouse's own
+// built files, and `node:<name>` for each built-in module imported (not those node
+// loads for itself), to the file in IMPORT_RECORD (one a line), so a test can see what a
 // command loaded (test/e2e/lean-start.test.ts). Packages bundled into dist/ by
 // deploy/bundle.mjs are part of those files, not resolved from node_modules.
 import { appendFileSync } from 'node:fs'
@@ -19,5 +20,6 @@ export async function resolve(specifier, context, next) {
   const own = m ? null : OWN.exec(resolved.url)
   if (record && m) appendFileSync(record, `${m[1]}\n`)
   else if (record && own) appendFileSync(record, `dist:${own[1]}\n`)
+  else if (record && resolved.url.startsWith('node:')) appendFileSync(record, `${resolved.url}\n`)
   return resolved
 }
