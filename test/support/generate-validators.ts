@@ -24,7 +24,7 @@ interface Target {
 }
 
 /**
- * Sections a config has only when it uses the feature, and about half of the config
+ * Sections a config has only when it uses the feature, and about 40 % of the config
  * validator's code. Each becomes a function of its own, which V8 compiles only when a
  * config has that section: check-config of a config without them does not pay for
  * compiling their checks (issue 17). Pointers into the schema.
