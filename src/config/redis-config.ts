@@ -99,7 +99,8 @@ function tlsOptions(store: StoreConfig, host: string): NonNullable<RedisOptions[
   return {
     ...(store.caFile ? { ca: readFileSync(store.caFile) } : {}),
     // SNI takes a name, never an address (RFC 6066 §3). Our parser, not node:net's isIP:
-    // every command loads this file, and node:net costs ~8 ms to load (issue 17).
+    // every command loads this file, and node:net costs ~8 ms to load when standard
+    // output is not a terminal or pipe, which are net sockets (issue 17).
     ...(parseIp(host) === null && host !== '' ? { servername: host } : {}),
   }
 }
