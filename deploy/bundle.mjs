@@ -15,7 +15,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const BUNDLED = new Set(['yaml', 'jose', 'ipaddr.js', 'lru-cache'])
+const BUNDLED = new Set(['yaml', 'jose', 'ipaddr.js', 'lru-cache', 'ajv'])
 
 const { dependencies } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'))
 const external = Object.keys(dependencies)
@@ -38,7 +38,7 @@ await build({
   sourcemap: true,
   // yaml is CommonJS and requires node's `process`: esbuild's require shim needs a real
   // `require` in an ES module. No module of ours declares one (the generated validators
-  // call theirs ajvRuntime).
+  // import Ajv's runtime helpers).
   banner: { js: "import { createRequire as gatehouseCreateRequire } from 'node:module'; const require = gatehouseCreateRequire(import.meta.url);" },
   logLevel: 'warning',
 })

@@ -2,11 +2,10 @@
 // A key store that cannot be opened is one problem among the others: the rest of
 // the config is still compiled (against a store that answers nothing) and reported.
 import { readFile } from 'node:fs/promises'
-import { createSecureContext } from 'node:tls'
 import { compileRuntime } from '../runtime/compile.js'
 import { loadConfigFile } from '../config/load.js'
 import { formatProblems, type Problem } from '../config/problem.js'
-import { createVerifiedCache } from '../credentials/verified-cache.js'
+import type { VerifiedCache } from '../credentials/verified-cache.js'
 import { StoreUnavailableError, type KeyStore } from '../keystore/key-store.js'
 import { openKeyStore } from '../keystore/open-key-store.js'
 
@@ -26,7 +25,7 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
     store = unopenedStore()
   }
   try {
-    const compiled = await compileRuntime(loaded.value, { store, cache: createVerifiedCache(0, 1), onCache: () => {}, fetchKeys: false })
+    const compiled = await compileRuntime(loaded.value, { store, cache: KEEPS_NOTHING, onCache: () => {}, fetchKeys: false })
     if (compiled.ok) compiled.value.close()
     else problems.push(...compiled.problems)
   } finally {
@@ -40,9 +39,14 @@ export async function checkConfig(file: string, out: NodeJS.WritableStream, err:
   return 0
 }
 
+/** check-config verifies no credential: a cache that keeps none, without loading lru-cache (issue 17). */
+const KEEPS_NOTHING: VerifiedCache = { get: () => undefined, set: () => {}, dropKeys: () => {}, clear: () => {}, size: 0 }
+
 /** The certificate and key load together as serve loads them (serve exits 2 when they do not). */
 async function tlsProblems(tls: { certFile: string; keyFile: string } | undefined): Promise<Problem[]> {
   if (!tls) return []
+  // node:tls costs ~35 ms CPU to load: only a config with tls: pays for it (issue 17).
+  const { createSecureContext } = await import('node:tls')
   try {
     createSecureContext({ cert: await readFile(tls.certFile), key: await readFile(tls.keyFile) })
     return []

@@ -1,13 +1,12 @@
 // `gatehouse keys create|list|revoke` (SPEC §1) against the configured KeyStore.
 // The key is printed once, by create; list never prints secrets or hashes.
 import { formatDuration, parseDuration } from '../config/duration.js'
-import { generateApiKey, isKeyId, parseApiKey } from '../credentials/api-key.js'
+import { isKeyId } from '../credentials/api-key-format.js'
 import { formatPermissions, parsePermissionList } from '../credentials/permissions.js'
 import { isDescription, isUserName, MAX_KEY_TTL_SECONDS, unreadableField, validateRecord } from '../keystore/key-record.js'
 import { KeyExistsError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { CONFIG_OPTIONS, parseCommandArgs, type ArgValues, type OptionSpec } from './args.js'
-import { keyBeyondHolders } from './key-holders.js'
 import type { KeysIo } from './keys-io.js'
 import { runMigrate } from './keys-migrate.js'
 
@@ -63,6 +62,8 @@ export async function keysCommand(argv: string[], io: KeysIo): Promise<number> {
     throw err
   }
   if (sub === 'create' && io.loadHolders) {
+    // Loaded here, not at the top: the users file's reader (bcrypt, its validator) is for create only.
+    const { keyBeyondHolders } = await import('./key-holders.js')
     const user = parsed.values.user as string
     const permissions = parsePermissionList(parsed.values.permissions as string)
     const refused = permissions.ok ? keyBeyondHolders(user, permissions.value, await io.loadHolders(configPath)) : null
@@ -104,6 +105,8 @@ function planCreate(v: ArgValues, io: KeysIo): (store: KeyStore) => Promise<numb
     ttl = d.seconds
   }
   return async (store) => {
+    // Generating and parsing keys loads node:crypto: `keys list` does neither (issue 17).
+    const { generateApiKey } = await import('../credentials/api-key.js')
     const createdAt = Math.floor((io.now ?? Date.now)() / 1000)
     const base = { user, description, permissions: perms.value, ipFilter, enabled: v.disabled !== true, createdAt, lastUsedAt: null }
     const fields = { ...base, expiresAt: ttl === null ? null : createdAt + ttl }
@@ -175,6 +178,7 @@ function planRevoke(ids: string[], io: KeysIo): (store: KeyStore) => Promise<num
   if (ids.length === 0) throw new UsageError('keys revoke needs at least one key id')
   const valid = ids.filter(isKeyId)
   return async (store) => {
+    const { parseApiKey } = await import('../credentials/api-key.js')
     const revoked = valid.length > 0 ? await store.revoke(valid) : []
     for (const id of revoked) io.stdout.write(`revoked ${id}\n`)
     let unknown = 0

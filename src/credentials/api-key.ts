@@ -4,6 +4,9 @@
 // shape of GitHub's `ghp_` tokens). Only a SHA-256 of id and secret is stored.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { crc32 } from 'node:zlib'
+import { decodeSecretHash, SECRET_HASH_SCHEME } from './api-key-format.js'
+
+export { isKeyId, isSecretHash } from './api-key-format.js'
 
 export const API_KEY_PREFIX = 'gh_'
 
@@ -14,9 +17,7 @@ const CRC_LENGTH = 6 // 62^6 > 2^32, so any CRC32 fits in six base62 digits
 const BODY_LENGTH = API_KEY_PREFIX.length + ID_LENGTH + 1 + SECRET_LENGTH
 const KEY_LENGTH = BODY_LENGTH + CRC_LENGTH
 
-const ID_RE = /^[0-9A-Za-z]{12}$/
 const KEY_RE = /^gh_([0-9A-Za-z]{12})_([0-9A-Za-z]{32})([0-9A-Za-z]{6})$/
-const HASH_SCHEME = 'sha256:'
 // Domain separation: this digest can never be confused with another use of SHA-256.
 const HASH_CONTEXT = 'gatehouse api key v1'
 
@@ -47,40 +48,20 @@ export function parseApiKey(key: string): ParsedApiKey | null {
  * ≥128-bit random secret and would turn random keys into a CPU DoS (attack #77).
  */
 export function hashSecret(id: string, secret: string): string {
-  return HASH_SCHEME + digest(id, secret).toString('base64url')
+  return SECRET_HASH_SCHEME + digest(id, secret).toString('base64url')
 }
 
 /** Constant-time comparison of equal-length digests (attack #74). */
 export function secretMatches(id: string, secret: string, storedHash: string): boolean {
   const actual = digest(id, secret)
-  const stored = decodeHash(storedHash)
+  const stored = decodeSecretHash(storedHash)
   // Compare even when the stored hash is unusable, so that case costs the same.
   const same = timingSafeEqual(actual, stored ?? Buffer.alloc(actual.length))
   return same && stored !== null
 }
 
-/** True for a well-formed key id (as given on the CLI or in an API path). */
-export function isKeyId(id: string): boolean {
-  return typeof id === 'string' && ID_RE.test(id)
-}
-
-/** True for a string hashSecret could have produced (used when validating stored records). */
-export function isSecretHash(value: string): boolean {
-  return decodeHash(value) !== null
-}
-
 function digest(id: string, secret: string): Buffer {
   return createHash('sha256').update(`${HASH_CONTEXT}\0${id}\0${secret}`).digest()
-}
-
-function decodeHash(value: string): Buffer | null {
-  if (typeof value !== 'string' || value.length !== HASH_SCHEME.length + 43 || !value.startsWith(HASH_SCHEME)) {
-    return null
-  }
-  const b64 = value.slice(HASH_SCHEME.length)
-  if (!/^[A-Za-z0-9_-]{43}$/.test(b64)) return null
-  const bytes = Buffer.from(b64, 'base64url')
-  return bytes.length === 32 && bytes.toString('base64url') === b64 ? bytes : null
 }
 
 function checksum(body: string): string {

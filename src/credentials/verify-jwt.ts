@@ -5,6 +5,7 @@
 import { jwtVerify, type JWTPayload, type JWTVerifyOptions } from 'jose'
 import type { IssuerConfig } from '../config/schema.js'
 import { parseDuration } from '../config/duration.js'
+import { DEFAULT_MAX_LIFETIME_SECONDS } from '../config/jwt-algorithms.js'
 import { claimPath, compilePermissionSources } from './claim-permissions.js'
 import { compileKeySource, JWKS_DEFAULTS, type JwksStatus, type OwnKeys, type Problem } from './jwt-keys.js'
 import { verifyJwtSync } from './sync-verify.js'
@@ -71,8 +72,6 @@ export interface JwtVerifierOptions {
 
 export type CompileJwtResult = { ok: true; verifier: JwtVerifier } | { ok: false; problems: Problem[] }
 
-/** SPEC §12: maxLifetime defaults to P1D. */
-export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400
 // Node's own header cap is 16 KiB (attack #32); a longer token is not one we issue or accept.
 const DEFAULT_MAX_TOKEN_LENGTH = 16 * 1024
 /** Compiles every `jwt.issuers` entry once; returns all problems with their config paths. */

@@ -10,7 +10,7 @@ import { SignJWT } from 'jose'
 import { stringify } from 'yaml'
 import { startGatehouse, StartError, type Gatehouse } from '../cli/serve.js'
 import type { Permissions } from '../credentials/permissions.js'
-import { newKeyRecord } from '../keystore/key-record.js'
+import { newKeyRecord } from '../keystore/new-key-record.js'
 import { hashPassword } from '../accounts/password-hash.js'
 import { startLegacyApi } from './legacy-api.js'
 

@@ -1,7 +1,8 @@
 // The API-key endpoints of SPEC §6: create (the key shown once), list (own keys;
 // every key for admins; never a secret or hash), patch, delete by ids.
 import type { FastifyRequest } from 'fastify'
-import { newKeyRecord, unreadableField } from '../keystore/key-record.js'
+import { unreadableField } from '../keystore/key-record.js'
+import { newKeyRecord } from '../keystore/new-key-record.js'
 import type { ApiKeyPatch, ApiKeyRecord } from '../keystore/key-store.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import { authenticateCaller, type Caller } from './caller.js'

@@ -2,7 +2,6 @@
 // store's read-modify-write (SPEC §8: a running `serve` and the `keys` CLI never
 // lose each other's keys). A lock whose owner is dead, or older than staleMs, is
 // taken over: a crashed writer never blocks the store for long.
-import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises'
 import { hostname } from 'node:os'
@@ -40,6 +39,8 @@ async function acquire(lockPath: string, opts: LockOptions): Promise<string> {
   const now = opts.now ?? Date.now
   const staleMs = opts.staleMs ?? 10_000
   const deadline = Date.now() + (opts.timeoutMs ?? 2 * staleMs)
+  // Loaded by the first lock: a command that only reads the store never loads node:crypto (issue 17).
+  const { randomBytes } = await import('node:crypto')
   const token = randomBytes(12).toString('hex')
   for (let attempt = 0; ; attempt++) {
     if (await tryCreate(lockPath, { pid: process.pid, host: hostname(), token, at: now() })) return token
@@ -75,6 +76,7 @@ async function tryCreate(lockPath: string, owner: Owner): Promise<boolean> {
 async function removeIfStale(lockPath: string, staleMs: number, now: () => number): Promise<void> {
   const seen = await inspect(lockPath)
   if (!seen || !isStale(seen.owner, seen.mtimeMs, staleMs, now)) return
+  const { randomBytes } = await import('node:crypto')
   const aside = `${lockPath}.stale-${randomBytes(6).toString('hex')}`
   try {
     await rename(lockPath, aside)

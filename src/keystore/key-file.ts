@@ -2,7 +2,6 @@
 // read with its identity (inode, size, mtime) and written crash-safely: temp file in
 // the same directory, fsync, rename over, fsync the directory. A crash leaves the
 // old file or the new one, never a torn one.
-import { randomBytes } from 'node:crypto'
 import { open, readdir, rename, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { validateRecord } from './key-record.js'
@@ -81,6 +80,8 @@ export async function writeKeyFile(path: string, records: Records): Promise<stri
 /** The same crash-safe replacement for any file of the store (the JWT deny list too). */
 export async function writeFileAtomically(path: string, text: string): Promise<string> {
   const dir = dirname(path)
+  // Loaded by the first write: a command that only reads the store never loads node:crypto (issue 17).
+  const { randomBytes } = await import('node:crypto')
   const temp = join(dir, `${tempPrefix(path)}${process.pid}-${randomBytes(6).toString('hex')}`)
   const fh = await open(temp, 'wx', 0o600)
   let signature: string

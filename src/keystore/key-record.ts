@@ -1,8 +1,8 @@
 // Validation of ApiKeyRecord (SPEC §5) for every KeyStore and the `keys` CLI: what
 // a store accepts is exactly what it can read back. Problems name the field, never
 // its value, so a message can be logged without leaking a hash.
-import { generateApiKey, isKeyId, isSecretHash } from '../credentials/api-key.js'
-import { toPermissions, type Permissions } from '../credentials/permissions.js'
+import { isKeyId, isSecretHash } from '../credentials/api-key-format.js'
+import { toPermissions } from '../credentials/permissions.js'
 import { parseCidrs } from '../net/ip-filter.js'
 import type { ApiKeyPatch, ApiKeyRecord } from './key-store.js'
 
@@ -102,40 +102,6 @@ function isSeconds(value: unknown): boolean {
 
 function bad(problems: string[]): RecordResult {
   return { ok: false, problems }
-}
-
-/** What a caller chooses about a new key; everything else is generated. */
-export interface NewKeyFields {
-  readonly user: string
-  readonly permissions: Permissions
-  readonly description?: string
-  readonly ipFilter?: readonly string[]
-  readonly expiresAt?: number | null
-  readonly enabled?: boolean
-  /** The impersonating user, when the key is made for someone else. */
-  readonly actor?: string
-  /** The API key that minted this one. */
-  readonly parentKeyId?: string
-}
-
-/** A fresh key and the record to store for it (only the secret's hash). */
-export function newKeyRecord(fields: NewKeyFields, nowSeconds: number): { key: string; record: ApiKeyRecord } {
-  const { id, key, secretHash } = generateApiKey()
-  const record: ApiKeyRecord = {
-    id,
-    user: fields.user,
-    description: fields.description ?? '',
-    permissions: fields.permissions,
-    ipFilter: fields.ipFilter ?? [],
-    expiresAt: fields.expiresAt ?? null,
-    enabled: fields.enabled ?? true,
-    createdAt: nowSeconds,
-    lastUsedAt: null,
-    secretHash,
-    ...(fields.actor === undefined ? {} : { actor: fields.actor }),
-    ...(fields.parentKeyId === undefined ? {} : { parentKeyId: fields.parentKeyId }),
-  }
-  return { key, record }
 }
 
 /** The first field of a record that no ISO 8601 time can show, or null. */

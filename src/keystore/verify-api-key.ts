@@ -3,8 +3,8 @@
 // hashing work, so timing tells nothing about which ids exist (attack #74, #75).
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from './key-store.js'
 import type { Identity } from '../credentials/identity.js'
-import { createIpFilter, type IpFilter } from '../net/ip-filter.js'
 import { hashSecret, parseApiKey, secretMatches } from '../credentials/api-key.js'
+import { identityOfRecord } from './key-identity.js'
 
 export type ApiKeyResult =
   | { ok: true; identity: Identity; record: ApiKeyRecord }
@@ -35,35 +35,4 @@ export async function verifyApiKey(key: string, store: KeyStore, nowSeconds: num
   store.touch(record.id, nowSeconds)
   const identity = identityOfRecord(record)
   return { ok: true, identity, record }
-}
-
-const filters = new WeakMap<ApiKeyRecord, IpFilter>()
-
-/** The Identity an API key record stands for (SPEC §4), with its compiled ipFilter. */
-export function identityOfRecord(record: ApiKeyRecord): Identity {
-  return Object.freeze({
-    user: record.user,
-    actor: record.actor,
-    method: 'apikey',
-    credentialId: record.id,
-    issuer: 'gatehouse',
-    permissions: record.permissions,
-    expiresAt: record.expiresAt ?? undefined,
-    ipFilter: record.ipFilter.length > 0 ? ipFilterOf(record) : undefined,
-    parentKeyId: record.parentKeyId,
-  })
-}
-
-// Records are immutable and replaced on change, so a record's compiled filter can be memoised on it.
-function ipFilterOf(record: ApiKeyRecord): IpFilter {
-  let filter = filters.get(record)
-  if (!filter) {
-    try {
-      filter = createIpFilter({ allow: record.ipFilter, deny: [] })
-    } catch {
-      filter = { allows: () => false } // stores validate lists; if one slips through, the key works from nowhere
-    }
-    filters.set(record, filter)
-  }
-  return filter
 }

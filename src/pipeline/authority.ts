@@ -11,7 +11,7 @@ import type { UserDirectory } from '../accounts/users.js'
 import { StoreUnavailableError, type ApiKeyRecord, type KeyStore } from '../keystore/key-store.js'
 import type { Identity } from '../credentials/identity.js'
 import { intersect, type Permissions } from '../credentials/permissions.js'
-import { identityOfRecord } from '../keystore/verify-api-key.js'
+import { identityOfRecord } from '../keystore/key-identity.js'
 
 /** `user`: a person from usersFile (or an external IdP); `client`: an OAuth2 client-credentials token. */
 export type SubjectType = 'user' | 'client'

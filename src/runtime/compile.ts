@@ -2,13 +2,14 @@
 // (STYLE habit 1). A failed compile returns problems and leaves the running
 // Runtime untouched, so a reload is atomic.
 import path from 'node:path'
-import { loadClientsFile, type ClientDirectory } from '../accounts/clients.js'
-import { loadUsersFile, type UserDirectory } from '../accounts/users.js'
+import type { ClientDirectory } from '../accounts/clients.js'
+import type { UserDirectory } from '../accounts/users.js'
 import { AuthorityChain } from '../pipeline/authority.js'
 import { compileExtractor } from '../credentials/extract.js'
 import type { JwksPool } from '../credentials/jwks-pool.js'
 import type { VerifiedCache } from '../credentials/verified-cache.js'
-import { compileJwtVerifier, DEFAULT_MAX_LIFETIME_SECONDS, type JwtVerifier } from '../credentials/verify-jwt.js'
+import { compileJwtVerifierLazily } from '../credentials/lazy-jwt-verifier.js'
+import type { JwtVerifier } from '../credentials/verify-jwt.js'
 import type { KeyStore } from '../keystore/key-store.js'
 import type { DecideRuntime } from '../pipeline/decide.js'
 import { compileHeaderPlan, type HeaderPlan } from '../pipeline/identity-headers.js'
@@ -21,9 +22,10 @@ import { createFailureThrottle } from '../pipeline/failure-throttle.js'
 import type { LoadedConfig } from '../config/load.js'
 import type { Checked, Problem } from '../config/problem.js'
 import type { Config, IssuerConfig } from '../config/schema.js'
+import { DEFAULT_MAX_LIFETIME_SECONDS } from '../config/jwt-algorithms.js'
 import { formatDuration, parseDuration } from '../config/duration.js'
 import { MAX_KEY_TTL_SECONDS } from '../keystore/key-record.js'
-import { loadSigningKeys, type SigningKeys } from '../credentials/signing-key.js'
+import type { SigningKeys } from '../credentials/signing-key.js'
 import { secretFileProblems } from '../config/secret-files.js'
 
 export interface Runtime extends DecideRuntime {
@@ -91,7 +93,10 @@ export async function compileRuntime(loaded: LoadedConfig, deps: CompileDeps): P
   problems.push(...secretFileProblems(c))
 
   let users: UserDirectory | null = null
+  // The token service's files, keys and JWT verification load only when the config has
+  // them: check-config and a sidecar without them never load jose or bcrypt (issue 17).
   if (c.issuer?.usersFile) {
+    const { loadUsersFile } = await import('../accounts/users.js')
     const u = await loadUsersFile(c.issuer.usersFile)
     if (u.ok) users = u.value
     else problems.push(...u.problems)
@@ -134,7 +139,7 @@ function effectiveIssuers(c: Config, service: ServiceRuntime | null): IssuerConf
 
 function compileJwt(loaded: LoadedConfig, service: ServiceRuntime | null, deps: CompileDeps, now: () => number) {
   const c = loaded.config
-  return compileJwtVerifier(effectiveIssuers(c, service), {
+  return compileJwtVerifierLazily(effectiveIssuers(c, service), {
     leewaySeconds: c.jwt.leewaySeconds,
     maxTokenBytes: c.limits.maxTokenBytes,
     jwksFetchesPerMinute: c.limits.jwksFetchesPerMinute,
@@ -233,10 +238,12 @@ async function compileService(c: Config, users: UserDirectory | null, problems: 
   if (!is) return null
   let clients: ClientDirectory | null = null
   if (is.clientsFile) {
+    const { loadClientsFile } = await import('../accounts/clients.js')
     const r = await loadClientsFile(is.clientsFile)
     if (r.ok) clients = r.value
     else problems.push(...r.problems)
   }
+  const { loadSigningKeys } = await import('../credentials/signing-key.js')
   const keys = await loadSigningKeys({
     signingKeyFile: is.signingKeyFile,
     previousKeyFiles: is.previousKeyFiles,

@@ -6,7 +6,7 @@
 // and from C, polling each back to back over a keep-alive connection.
 //   npm run build && npx tsx test/bench/redis-propagation.ts [COUNT]
 // Needs redis-server (apt-get install redis-server). Loopback only; every loop bounded.
-import { newKeyRecord } from '../../src/keystore/key-record.js'
+import { newKeyRecord } from '../../src/keystore/new-key-record.js'
 import type { KeyStore } from '../../src/keystore/key-store.js'
 import { startRecordingUpstream } from '../support/recording-upstream.js'
 import { startRedisServer } from '../support/redis-server.js'

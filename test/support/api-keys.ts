@@ -1,6 +1,6 @@
 // Real API keys for tests: generated in the real format, stored through the real store.
 import { crc32 } from 'node:zlib'
-import { newKeyRecord, type NewKeyFields } from '../../src/keystore/key-record.js'
+import { newKeyRecord, type NewKeyFields } from '../../src/keystore/new-key-record.js'
 import type { ApiKeyRecord, KeyStore } from '../../src/keystore/key-store.js'
 
 export async function createKey(store: KeyStore, o: Partial<NewKeyFields> = {}): Promise<{ key: string; record: ApiKeyRecord }> {

@@ -23,6 +23,20 @@ interface Target {
   readonly options: Options
 }
 
+/**
+ * Sections a config has only when it uses the feature, and about 40 % of the config
+ * validator's code. Each becomes a function of its own, which V8 compiles only when a
+ * config has that section: check-config of a config without them does not pay for
+ * compiling their checks (issue 17). Pointers into the schema.
+ */
+const OPTIONAL_SECTIONS = [
+  '/properties/tls',
+  '/properties/apis/items/properties/cors',
+  '/properties/jwt/properties/issuers/items',
+  '/properties/forwardAuth',
+  '/properties/issuer',
+]
+
 export const TARGETS: readonly Target[] = [
   {
     file: 'src/config/config-validator.ts',
@@ -30,10 +44,11 @@ export const TARGETS: readonly Target[] = [
     // Helm chart). load.ts and the compile step parse those values themselves and say
     // what is wrong, and a bad duration in a field the compile step reads must not stop
     // check-config before it lists the rest: so gatehouse validates without them.
-    schema: withoutParserCheckedPatterns(ConfigSchema),
+    schema: withOwnFunctions(withoutParserCheckedPatterns(ConfigSchema), OPTIONAL_SECTIONS),
     source: 'src/config/schema.ts',
     // verbose: load.ts words a problem from the schema that failed (what a valid value looks like).
-    options: { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true },
+    // inlineRefs: false keeps each OPTIONAL_SECTIONS entry a function of its own.
+    options: { allErrors: true, useDefaults: true, strict: true, allowUnionTypes: true, verbose: true, inlineRefs: false },
   },
   { file: 'src/accounts/users-validator.ts', schema: UsersFileSchema, source: 'src/accounts/users-schema.ts', options: { allErrors: true, useDefaults: true } },
   {
@@ -43,6 +58,24 @@ export const TARGETS: readonly Target[] = [
     options: { allErrors: true, useDefaults: true },
   },
 ]
+
+/** The schema with each subschema at `pointers` moved under `definitions` and referred to by $ref. */
+function withOwnFunctions(schema: object, pointers: readonly string[]): object {
+  const root = structuredClone(schema) as Record<string, unknown>
+  const definitions: Record<string, unknown> = {}
+  for (const pointer of pointers) {
+    const keys = pointer.split('/').slice(1)
+    const last = keys.pop() as string
+    const parent = keys.reduce<Record<string, unknown>>((node, key) => node[key] as Record<string, unknown>, root)
+    const section = parent[last] as Record<string, unknown> | undefined
+    // A default beside the $ref would not be applied: such a section is never absent anyway.
+    if (section === undefined || 'default' in section) throw new Error(`${pointer}: no such optional section`)
+    const name = keys.concat(last).filter((k) => k !== 'properties' && k !== 'items').join('_') + (last === 'items' ? '_item' : '')
+    definitions[name] = section
+    parent[last] = { $ref: `#/definitions/${name}` }
+  }
+  return { ...root, definitions }
+}
 
 /** A JSON copy of the schema without the patterns our parsers check (and the zero-duration `not`). */
 function withoutParserCheckedPatterns(schema: object): object {
@@ -64,17 +97,23 @@ const generate = standaloneCode.default
 
 export function validatorSource(t: Target): string {
   const ajv = new Ajv({ ...t.options, code: { source: true, esm: true } })
-  const code = generate(ajv, ajv.compile(t.schema))
+  const code = generate(ajv, ajv.compile(t.schema)).replace(/^"use strict";/, '')
+  // Ajv's runtime helpers (string length, deep equality) become ES imports, which
+  // deploy/bundle.mjs bundles: no CommonJS loader at start-up (issue 17).
+  const helpers = new Map<string, string>()
+  const body = code.replace(/\brequire\("(ajv\/dist\/runtime\/[a-z0-9]+)"\)/g, (_, id: string) => {
+    if (!helpers.has(id)) helpers.set(id, `ajvRuntime${helpers.size}`)
+    return helpers.get(id) as string
+  })
+  if (/\brequire\(/.test(body)) throw new Error(`${t.file}: Ajv's code requires something other than its runtime helpers`)
   return [
     `// GENERATED from ${t.source} by \`npm run generate:validators\` (test/support/generate-validators.ts).`,
-    '// Do not edit: change the schema and regenerate. Ajv standalone code; `ajvRuntime`',
-    "// loads Ajv's own runtime helpers (string length, deep equality). Not named `require`:",
-    '// deploy/bundle.mjs gives each bundled chunk a `require` of its own.',
+    "// Do not edit: change the schema and regenerate. Ajv standalone code; `ajvRuntime…` are Ajv's",
+    '// own runtime helpers (string length, deep equality).',
     '// @ts-nocheck',
     '/* eslint-disable */',
-    "import { createRequire } from 'node:module'",
-    'const ajvRuntime = createRequire(import.meta.url)',
-    code.replace(/^"use strict";/, '').replace(/\brequire\(/g, 'ajvRuntime('),
+    ...[...helpers].map(([id, name]) => `import ${name} from '${id}.js'`),
+    body,
     '',
   ].join('\n')
 }

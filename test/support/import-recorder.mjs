@@ -1,20 +1,21 @@
 // `node --import ./test/support/import-recorder.mjs …`: appends the name of every
-// package resolved from node_modules, and `dist:<file>` for each of Gatehouse's own
-// built files, to the file in IMPORT_RECORD (one a line), so a test can see what a
-// command loaded (test/e2e/lean-start.test.ts). Packages bundled into dist/ by
-// deploy/bundle.mjs are part of those files, not resolved from node_modules.
-// Also `file:<package>/<path>` for the file a package import resolved to, and at
-// exit `node:<module>` for each of node's own modules the process loaded.
+// package resolved from node_modules, `dist:<file>` for each of Gatehouse's own
+// built files, `file:<package>/<path>` for the file a package import resolved to, and
+// at exit `node:<name>` for each built-in module loaded, node's `internal/…` ones
+// included (process.moduleLoadList, however it was loaded), to the file in
+// IMPORT_RECORD (one a line), so a test can see what a command loaded
+// (test/e2e/lean-start.test.ts). Packages bundled into dist/ by deploy/bundle.mjs
+// are part of those files, not resolved from node_modules.
 import { appendFileSync } from 'node:fs'
 import { register } from 'node:module'
 import { isMainThread } from 'node:worker_threads'
 
 if (isMainThread) {
   register(import.meta.url)
-  process.once('exit', () => {
+  process.on('exit', () => {
     const record = process.env.IMPORT_RECORD
-    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice('NativeModule '.length)}\n`)
-    if (record) appendFileSync(record, builtins.join(''))
+    const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule '))
+    if (record) appendFileSync(record, builtins.map((m) => `node:${m.slice('NativeModule '.length)}\n`).join(''))
   })
 }
 

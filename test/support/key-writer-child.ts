@@ -2,7 +2,7 @@
 // creates keys in the file store given as argv[2], a few at a time, and prints
 // `created <id>` only after create() has resolved, i.e. once the key is durable.
 // The parent SIGKILLs it at a random moment.
-import { newKeyRecord } from '../../src/keystore/key-record.js'
+import { newKeyRecord } from '../../src/keystore/new-key-record.js'
 import { openFileKeyStore } from '../../src/keystore/file-key-store.js'
 
 const path = process.argv[2]

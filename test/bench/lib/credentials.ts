@@ -7,7 +7,7 @@ import { createHmac, generateKeyPairSync, randomBytes, randomUUID, sign, type Ke
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { writeKeyFile } from '../../../src/keystore/key-file.js'
-import { newKeyRecord } from '../../../src/keystore/key-record.js'
+import { newKeyRecord } from '../../../src/keystore/new-key-record.js'
 import type { ApiKeyRecord } from '../../../src/keystore/key-store.js'
 
 export type Alg = 'RS256' | 'ES256' | 'EdDSA' | 'HS256'

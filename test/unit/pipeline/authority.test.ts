@@ -17,10 +17,10 @@ import { loadClientsFile, type ClientDirectory } from '../../../src/accounts/cli
 import { hashPassword } from '../../../src/accounts/password-hash.js'
 import { loadUsersFile, type UserDirectory } from '../../../src/accounts/users.js'
 import type { Identity } from '../../../src/credentials/identity.js'
-import { newKeyRecord, type NewKeyFields } from '../../../src/keystore/key-record.js'
+import { newKeyRecord, type NewKeyFields } from '../../../src/keystore/new-key-record.js'
 import type { KeyStore } from '../../../src/keystore/key-store.js'
 import { openFileKeyStore } from '../../../src/keystore/file-key-store.js'
-import { identityOfRecord } from '../../../src/keystore/verify-api-key.js'
+import { identityOfRecord } from '../../../src/keystore/key-identity.js'
 import { AuthorityChain, MAX_CHAIN_DEPTH, type AuthorityResult } from '../../../src/pipeline/authority.js'
 
 const NOW = 1_800_000_000
