@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { stringify } from 'yaml'
 import { chartSvg, svgToPng, type Series } from './lib/chart.js'
-import { exited, liveChildren, onPath, spawnTracked, stopAll, stopChild, TASKSET } from './lib/children.js'
+import { affinityOf, exited, liveChildren, onPath, spawnTracked, stopAll, stopChild, TASKSET } from './lib/children.js'
 import { API, AUDIENCE, HS_SECRET_ENV, ISSUER, makeCredentials, type Alg, type Credentials } from './lib/credentials.js'
 import { cleanEnv, MAIN, PROJECT_ROOT, startGatehouse, startNodeFloor, type RunningGatehouse } from './lib/gatehouse.js'
 import { startWorker, wrkGenerator, type LoadGenerator, type LoadResult, type RunSpec } from './lib/loadgen.js'
@@ -27,6 +27,7 @@ import { rawRequest, writeRequestFile } from './lib/requests.js'
 import { freePort, nginxArgs, nginxMainConf, readTemplate, withDecisionCache } from '../support/front-proxy.js'
 import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult, type StartupRow } from './lib/report.js'
 import { attributeTail } from './lib/tail.js'
+import { peerHarness, peerTable, runPeers } from './lib/peers.js'
 
 // ------------------------------------------------------------------ knobs
 const env = process.env
@@ -347,6 +348,8 @@ async function main(): Promise<number> {
   let upstreamPid = 0
   let redisPid = 0
   let redis: ChildProcess | null = null
+  /** Our CPUs before pinning ourselves to the load core: the peer harness gets them back (it pins its own processes). */
+  let ownCpus: string | null = null
   const results: ScenarioResult[] = []
   let verify: BenchReport['verify'] = []
   let startup: StartupRow[] = []
@@ -381,6 +384,7 @@ async function main(): Promise<number> {
     worker = await startWorker(LOAD_CPU, childEnvBase)
     gen = LOADGEN === 'wrk' ? wrkGenerator(WRK as string, LOAD_CPU, childEnvBase) : worker
     // From here on this process only waits and samples: keep it off the proxy core.
+    ownCpus = affinityOf(process.pid)
     if (PIN && TASKSET) spawnSync(TASKSET, ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore', timeout: 5000 })
 
     // ---- jwtVerify alone on the proxy core (nothing else runs there yet)
@@ -555,6 +559,14 @@ async function main(): Promise<number> {
     await stopAll()
   }
 
+  // ---- issue 17's peer figure: the harness alone on the machine, after every process of ours is stopped
+  const harness = peerHarness(env, PROJECT_ROOT, QUICK)
+  const peers =
+    'status' in harness
+      ? { status: harness.status, reason: harness.reason, dir: harness.dir, settings: {}, exitCode: null, seconds: 0, rows: [], pairing: null, logTail: '' }
+      : await runPeers({ dir: harness.dir, projectRoot: PROJECT_ROOT, tmp, rounds: ROUNDS, durationS: DURATION, warmupS: WARMUP, cpus: ownCpus, env: childEnvBase, log })
+  log(`peer harness: ${peers.status}${peers.reason ? ` — ${peers.reason}` : ''}`)
+
   // ---- report
   const git = gitState()
   const finished = new Date()
@@ -590,6 +602,7 @@ async function main(): Promise<number> {
     verify,
     scenarios: results,
     startup,
+    peers,
   }
   report.targets = computeTargets(report)
   const stamp = started.toISOString().replace(/[:]/g, '').replace(/\..*$/, '').replace('T', '-')
@@ -597,6 +610,8 @@ async function main(): Promise<number> {
   const base = path.join(OUT_DIR, `bench-${stamp}`)
   writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`)
   writeFileSync(`${base}.md`, md)
+  const peersMd = peerTable(tmp)
+  if (peersMd) writeFileSync(`${base}-peers.md`, peersMd)
   const series: Series[] = []
   const pub = results.find((r) => r.name === 'public' && r.summary) ?? results.find((r) => r.summary && !r.paced)
   if (pub?.summary) series.push({ label: `direct upstream, ${pub.name} (c${pub.connections})`, latencyUs: pub.summary.direct.latencyUs, dashed: true, grey: true })

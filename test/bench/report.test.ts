@@ -5,7 +5,8 @@
 // below is worked out by hand from them.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult } from './lib/report.js'
+import { computeTargets, peerTarget, renderMarkdown, summarize, type BenchReport, type PeerRun, type RunRecord, type ScenarioResult } from './lib/report.js'
+import { pairPeers, parseResultsTsv } from './lib/peers.js'
 
 function run(round: number, target: RunRecord['target'], p99Us: number, cpuUsPerReq?: number): RunRecord {
   return {
@@ -177,4 +178,87 @@ test('paced scenarios: the p99 added by Gatehouse and by node-floor in the same 
   const md = renderMarkdown(r)
   assert.match(md, /### Beside node-floor, same round/)
   assert.match(md, /\| rate-public \(@5000\/s\) \| 3 \| 100\.0 \/ 60\.0 \| 2\.00 × \(1\.20–2\.50 ×\) \| 2\.00, 2\.50, 1\.20 \| \+3\.00 ms/)
+})
+
+// The peer figure (issue 17): Gatehouse ÷ haproxy-jwt req/s from bench-peers' results.tsv
+// (its header as run.sh writes it), taken inside each round. Made-up rows, one token ("single"):
+//   round 1: haproxy-jwt 20000, gatehouse 15000 → 0.75
+//   round 2: haproxy-jwt 10000, gatehouse  8000 → 0.80
+//   round 3: haproxy-jwt 16000, gatehouse 11200 → 0.70
+//   round 4: haproxy-jwt 12000, gatehouse  3000 → 0.25, but haproxy's run was noisy (other
+//            processes 30.5 % of a core > 10): left out, as summarize.mjs does.
+// Median of the per-round ratios 0.75 (min 0.70, max 0.80): met. The ratio of the medians,
+// 11200 ÷ 16000 = 0.70, would miss; with round 4 kept the median would be 0.725 (missed).
+// The pool-regime and direct rows must not count.
+const TSV_HEAD = 'round\tregime\tsetup\trps\tp50_us\tp90_us\tp99_us\trequests\tnon2xx\tsock_errors\tcpu_load_busy\tcpu_proxy_busy\tsteal_pct\tother_cpu_pct\tattempts\tcache_hit_pct'
+const tsvRow = (round: number, regime: string, setup: string, rps: number, other = 0.4, attempts = 1) =>
+  [round, regime, setup, rps, 2000, 3000, 4000, rps * 8, 0, 0, 55, 99, 0, other, attempts, '-'].join('\t')
+const PEER_TSV = [
+  TSV_HEAD,
+  tsvRow(1, 'single', 'direct', 50_000),
+  tsvRow(1, 'single', 'haproxy-jwt', 20_000),
+  tsvRow(1, 'single', 'gatehouse', 15_000),
+  tsvRow(1, 'pool', 'haproxy-jwt', 20_000),
+  tsvRow(1, 'pool', 'gatehouse', 2000),
+  tsvRow(2, 'single', 'haproxy-jwt', 10_000),
+  tsvRow(2, 'single', 'gatehouse', 8000),
+  tsvRow(3, 'single', 'haproxy-jwt', 16_000),
+  tsvRow(3, 'single', 'gatehouse', 11_200),
+  tsvRow(4, 'single', 'haproxy-jwt', 12_000, 30.5, 3),
+  tsvRow(4, 'single', 'gatehouse', 3000),
+].join('\n') + '\n'
+
+const measuredPeers = (tsv: string): PeerRun => {
+  const rows = parseResultsTsv(tsv)
+  return { status: 'measured', reason: null, dir: '/x/bench-peers', settings: {}, exitCode: 0, seconds: 60, rows, pairing: pairPeers(rows), logTail: '' }
+}
+
+test('peers: Gatehouse ÷ haproxy-jwt req/s per round, noisy pairs left out, then median and min–max', () => {
+  const rows = parseResultsTsv(PEER_TSV)
+  assert.equal(rows.length, 11)
+  assert.deepEqual(rows[10], { round: 4, regime: 'single', setup: 'gatehouse', rps: 3000, p50Us: 2000, p99Us: 4000, non2xx: 0, sockErrors: 0, otherCpuPct: 0.4, attempts: 1 })
+  const p = pairPeers(rows)
+  assert.ok(p)
+  assert.deepEqual(
+    p.perRound.map((x) => [x.round, x.ratio, x.quiet]),
+    [[1, 0.75, true], [2, 0.8, true], [3, 0.7, true], [4, 0.25, false]],
+  )
+  assert.equal(p.used, 'quiet')
+  assert.equal(p.rounds, 3)
+  assert.deepEqual(p.ratio, { median: 0.75, min: 0.7, max: 0.8 })
+  assert.deepEqual(p.candidateRps, { median: 11_200, min: 8000, max: 15_000 })
+  assert.deepEqual(p.referenceRps, { median: 16_000, min: 10_000, max: 20_000 })
+
+  const row = peerTarget(measuredPeers(PEER_TSV))
+  assert.equal(row.verdict, 'met')
+  assert.match(row.measured, /^0\.75 × \(0\.70–0\.80 ×\) Gatehouse ÷ haproxy-jwt req\/s, same round, over 3 round\(s\) \(per round 0\.75, 0\.80, 0\.70\); gatehouse 11,200, haproxy-jwt 16,000 req\/s/)
+  assert.match(row.measured, /1 noisy pair\(s\) left out/)
+  // the row sits in the report's targets table
+  const r = report([])
+  r.peers = measuredPeers(PEER_TSV)
+  assert.deepEqual(computeTargets(r).find((t) => t.target.includes('HAProxy')), row)
+})
+
+test('peers: with no quiet pair the noisy ones are used and said so; below 0.75 is missed', () => {
+  // only rounds 3 (0.70) and 4 (0.25, noisy) kept, round 3 made noisy too: median (0.25 + 0.70) / 2 = 0.475
+  const tsv = PEER_TSV.split('\n').filter((l) => l.startsWith('round') || /^[34]\t/.test(l)).map((l) => (l.startsWith('3\tsingle\tgatehouse') ? tsvRow(3, 'single', 'gatehouse', 11_200, 50) : l)).join('\n')
+  const p = pairPeers(parseResultsTsv(tsv))
+  assert.equal(p?.used, 'all')
+  assert.equal(p?.ratio.median, 0.475)
+  const row = peerTarget(measuredPeers(tsv))
+  assert.equal(row.verdict, 'missed')
+  assert.match(row.measured, /no quiet pair of runs/)
+})
+
+test('peers: no figure says why (no haproxy-jwt run, harness absent, off, not run)', () => {
+  const noRef = PEER_TSV.split('\n').filter((l) => !l.includes('haproxy-jwt')).join('\n')
+  assert.equal(pairPeers(parseResultsTsv(noRef)), null)
+  const base = { dir: null, settings: {}, exitCode: null, seconds: 0, rows: [], pairing: null, logTail: '' }
+  const absent = peerTarget({ ...base, status: 'absent', reason: '/x/bench-peers/run.sh not found' })
+  assert.equal(absent.verdict, 'n/a')
+  assert.match(absent.measured, /absent: \/x\/bench-peers\/run\.sh not found/)
+  assert.match(peerTarget({ ...base, status: 'failed', reason: 'run.sh exited 1' }).measured, /failed: run\.sh exited 1/)
+  assert.match(peerTarget({ ...base, status: 'off', reason: 'BENCH_PEERS=0' }).measured, /off: BENCH_PEERS=0/)
+  assert.match(peerTarget(undefined).measured, /not run by this bench/)
+  assert.throws(() => parseResultsTsv('round\tsetup\n1\tx\n'), /lacks column/)
 })

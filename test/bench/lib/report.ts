@@ -152,6 +152,54 @@ export interface Target {
   readonly verdict: 'met' | 'missed' | 'n/a'
 }
 
+/** One timed run of the peer harness (a row of bench-peers' results.tsv). */
+export interface PeerRow {
+  readonly round: number
+  readonly regime: string
+  readonly setup: string
+  readonly rps: number
+  readonly p50Us: number
+  readonly p99Us: number
+  readonly non2xx: number
+  readonly sockErrors: number
+  /** CPU used by processes outside the harness run while timing, % of one core. */
+  readonly otherCpuPct: number
+  readonly attempts: number
+}
+
+/** Gatehouse ÷ the reference peer, req/s, each ratio taken inside one round (the two runs seconds apart). */
+export interface PeerPairing {
+  readonly candidate: string
+  readonly reference: string
+  readonly regime: string
+  readonly perRound: readonly { readonly round: number; readonly candidateRps: number; readonly referenceRps: number; readonly ratio: number; readonly quiet: boolean }[]
+  /** As bench-peers' summarize.mjs: pairs with a noisy run are left out, unless no pair is quiet (then all are used). */
+  readonly used: 'quiet' | 'all'
+  readonly rounds: number
+  readonly ratio: Spread
+  readonly candidateRps: Spread
+  readonly referenceRps: Spread
+  /** non-2xx answers and socket errors in the pairs used. */
+  readonly bad: number
+}
+
+/** The peer harness (bench-peers/run.sh) run at the end of the bench, or why it was not. */
+export interface PeerRun {
+  readonly status: 'measured' | 'off' | 'absent' | 'failed'
+  /** Why it is off, absent or failed. */
+  readonly reason: string | null
+  readonly dir: string | null
+  /** The knobs given to run.sh. */
+  readonly settings: Record<string, string>
+  readonly exitCode: number | null
+  readonly seconds: number
+  /** Every row of its results.tsv (raw). */
+  readonly rows: readonly PeerRow[]
+  readonly pairing: PeerPairing | null
+  /** The end of its stderr log. */
+  readonly logTail: string
+}
+
 export interface BenchReport {
   readonly startedAt: string
   readonly finishedAt: string
@@ -161,6 +209,7 @@ export interface BenchReport {
   readonly verify: VerifyRow[]
   readonly scenarios: ScenarioResult[]
   startup?: StartupRow[]
+  peers?: PeerRun
   targets?: Target[]
 }
 
@@ -404,8 +453,27 @@ export function computeTargets(r: BenchReport): Target[] {
       })
     }
   }
-  out.push({ target: 'repeated RS256 token vs HAProxy 2.6 jwt_verify, per core ≥ 0.75 ×', measured: 'measured by the peer-benchmark harness (bench-peers/run.sh) with test/bench/peer-candidate.sh', verdict: 'n/a' })
+  out.push(peerTarget(r.peers))
   return out
+}
+
+/** Issue 17's peer figure from the harness run (a row saying why when there is no figure). */
+export function peerTarget(p: PeerRun | undefined): Target {
+  const target = 'repeated RS256 token vs HAProxy 2.6 jwt_verify, per core ≥ 0.75 ×'
+  const pr = p?.pairing
+  if (!p || !pr) {
+    const why = !p ? 'not run by this bench' : p.status === 'measured' ? 'its results.tsv has no round with both gatehouse and haproxy-jwt' : `${p.status}: ${p.reason ?? 'no reason given'}`
+    return { target, measured: `no figure — peer harness (bench-peers/run.sh) ${why}`, verdict: 'n/a' }
+  }
+  const noise = pr.used === 'all' ? '; no quiet pair of runs, so noisy ones are used' : pr.rounds < pr.perRound.length ? `; ${pr.perRound.length - pr.rounds} noisy pair(s) left out` : ''
+  return {
+    target,
+    measured:
+      `${ratioSpread(pr.ratio)} Gatehouse ÷ ${pr.reference} req/s, same round, over ${pr.rounds} round(s) (per round ${pr.perRound.filter((x) => pr.used === 'all' || x.quiet).map((x) => f(x.ratio)).join(', ')}); ` +
+      `${pr.candidate} ${n0(pr.candidateRps.median)}, ${pr.reference} ${n0(pr.referenceRps.median)} req/s (medians); bench-peers/run.sh, one token, each alone on cpu 1` +
+      `${noise}${pr.bad > 0 ? `; ${pr.bad} non-2xx answers or socket errors` : ''}`,
+    verdict: pr.ratio.median >= 0.75 ? 'met' : 'missed',
+  }
 }
 
 export function renderMarkdown(r: BenchReport): string {
