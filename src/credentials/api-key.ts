@@ -6,8 +6,6 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { crc32 } from 'node:zlib'
 import { decodeSecretHash, SECRET_HASH_SCHEME } from './api-key-format.js'
 
-export { isKeyId, isSecretHash } from './api-key-format.js'
-
 export const API_KEY_PREFIX = 'gh_'
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'

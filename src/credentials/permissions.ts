@@ -104,4 +104,3 @@ export function formatPermissions(perms: Permissions): string {
   }
   return text
 }
-

@@ -39,9 +39,7 @@ async function acquire(lockPath: string, opts: LockOptions): Promise<string> {
   const now = opts.now ?? Date.now
   const staleMs = opts.staleMs ?? 10_000
   const deadline = Date.now() + (opts.timeoutMs ?? 2 * staleMs)
-  // Loaded by the first lock: a command that only reads the store never loads node:crypto (issue 17).
-  const { randomBytes } = await import('node:crypto')
-  const token = randomBytes(12).toString('hex')
+  const token = await randomHex(12)
   for (let attempt = 0; ; attempt++) {
     if (await tryCreate(lockPath, { pid: process.pid, host: hostname(), token, at: now() })) return token
     await removeIfStale(lockPath, staleMs, now)
@@ -76,8 +74,7 @@ async function tryCreate(lockPath: string, owner: Owner): Promise<boolean> {
 async function removeIfStale(lockPath: string, staleMs: number, now: () => number): Promise<void> {
   const seen = await inspect(lockPath)
   if (!seen || !isStale(seen.owner, seen.mtimeMs, staleMs, now)) return
-  const { randomBytes } = await import('node:crypto')
-  const aside = `${lockPath}.stale-${randomBytes(6).toString('hex')}`
+  const aside = `${lockPath}.stale-${await randomHex(6)}`
   try {
     await rename(lockPath, aside)
   } catch (err) {
@@ -142,4 +139,10 @@ function code(err: unknown): string | undefined {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Random hex for lock tokens and aside names. node:crypto loads with the first lock: a command that only reads the store never loads it (issue 17). */
+async function randomHex(bytes: number): Promise<string> {
+  const { randomBytes } = await import('node:crypto')
+  return randomBytes(bytes).toString('hex')
 }

@@ -8,7 +8,7 @@
 // any reconnect the store re-reads what it may have missed and reports 'all'.
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { isKeyId } from '../credentials/api-key.js'
+import { isKeyId } from '../credentials/api-key-format.js'
 import { byCreation } from './key-file.js'
 import { applyPatch, validateRecord } from './key-record.js'
 import { ChangeFeed } from './change-feed.js'

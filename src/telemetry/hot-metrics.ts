@@ -62,10 +62,6 @@ class HotMetric<Series> {
     for (const { labels, series } of this.series.values()) this.print(labels, series, values)
     return Promise.resolve({ name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator })
   }
-
-  reset(): void {
-    this.series.clear()
-  }
 }
 
 export class CounterSeries {

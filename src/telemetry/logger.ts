@@ -64,9 +64,9 @@ export function droppedLogLines(): number {
  * never waits for the reader). Info lines (the access log) go out in 64 KiB batches
  * and at least once a second: one write per request cost about 4 % of a proxied
  * request's CPU (bench), one per 4 KiB still about 7 % (profile). Warnings and
- * errors are written at once. pino's own destinations are not used: sonic-boom retries a full or broken pipe in a loop,
- * so a slow reader stalled every request and a gone one kept the process from
- * exiting (test/unit/telemetry/logger.test.ts, test/e2e/slow-log-reader.test.ts).
+ * errors are written at once. pino's own destinations are not used: sonic-boom
+ * retries a full or broken pipe in a loop, so a slow reader stalled every request
+ * and a gone one kept the process from exiting (test/unit/telemetry/logger.test.ts, test/e2e/slow-log-reader.test.ts).
  */
 function stdout(): DestinationStream {
   if (shared !== null) return shared

@@ -5,11 +5,10 @@ import {
   API_KEY_PREFIX,
   generateApiKey,
   hashSecret,
-  isKeyId,
-  isSecretHash,
   parseApiKey,
   secretMatches,
 } from '../../../src/credentials/api-key.js'
+import { isKeyId, isSecretHash } from '../../../src/credentials/api-key-format.js'
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
 
