@@ -24,9 +24,13 @@ let docs: Record<string, unknown> = {}
 const asked: string[] = []
 /** The accept and user-agent headers of the last request. */
 let heard: [string | undefined, string | undefined] = [undefined, undefined]
+/** Called once when the next request reaches the server. */
+let onRequest: (() => void) | null = null
 before(async () => {
   server = createServer((req, res) => {
     asked.push(req.url ?? '')
+    onRequest?.()
+    onRequest = null
     heard = [req.headers.accept, req.headers['user-agent']]
     const doc = docs[req.url ?? '']
     if (doc instanceof Raw) {
@@ -160,8 +164,11 @@ test('the metadata request: JSON asked for, Gatehouse named, no redirect followe
 
   docs = { [at]: new Raw(0, '') }
   await assert.rejects(discoverJwksUri(issuer, { fetchTimeoutMs: 100, maxBytes: 1024 }, new AbortController().signal), { name: 'TimeoutError' })
+  // Stopped while the server holds the request (not after a wall-clock wait).
   const stop = new AbortController()
+  const arrived = new Promise<void>((resolve) => (onRequest = resolve))
   const stopped = discoverJwksUri(issuer, limits, stop.signal)
-  setTimeout(() => stop.abort(), 50)
+  await Promise.race([arrived, stopped.catch(() => {})])
+  stop.abort()
   await assert.rejects(stopped, { name: 'AbortError' })
 })

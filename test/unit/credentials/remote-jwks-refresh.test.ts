@@ -3,7 +3,7 @@
 // (README "JWT issuers"; timers mocked), readCapped and the documented defaults.
 import { strict as assert } from 'node:assert'
 import { setImmediate as turn } from 'node:timers/promises'
-import { before, describe, it } from 'node:test'
+import { before, describe, it, type TestContext } from 'node:test'
 import { JWKS_DEFAULTS, readCapped } from '../../../src/credentials/remote-jwks.js'
 import { dataUrl, rig, setUrl, started, T0, type Rig } from '../../support/data-jwks.js'
 import { jwksOf, makeKeyPair, type TestKey } from '../../support/mint.js'
@@ -94,22 +94,23 @@ describe('RemoteJwks: the background refresh (timers mocked)', () => {
   }
   const failures = (r: Rig, n: number) => until(() => r.remote.status().failures === n)
   const succeeded = (r: Rig, at: number) => until(() => r.remote.status().lastSuccessAt === at)
+  /** The next refresh fetches after exactly `ms` more of timer time, not a millisecond sooner, and succeeds at clock `at`. */
+  async function refetchesAfter(t: TestContext, r: Rig, ms: number, at: number, why?: string): Promise<void> {
+    const before = r.remote.status().fetches
+    t.mock.timers.tick(ms - 1)
+    assert.equal(r.remote.status().fetches, before, why)
+    r.clock = at
+    t.mock.timers.tick(1)
+    assert.equal(r.remote.status().fetches, before + 1)
+    await succeeded(r, at)
+  }
 
   it('refetches every cacheMs after a success', async (t) => {
     t.mock.timers.enable({ apis: ['setTimeout'] })
     const r = await started(rig(t, setUrl(jwksOf(k1)), { cacheMs: 50_000 }))
-    t.mock.timers.tick(49_999)
-    assert.equal(r.remote.status().fetches, 1)
-    r.clock = T0 + 50_000
-    t.mock.timers.tick(1)
-    assert.equal(r.remote.status().fetches, 2)
-    await succeeded(r, T0 + 50_000)
-    t.mock.timers.tick(49_999)
-    assert.equal(r.remote.status().fetches, 2)
-    r.clock = T0 + 100_000
-    t.mock.timers.tick(1)
+    await refetchesAfter(t, r, 50_000, T0 + 50_000)
+    await refetchesAfter(t, r, 50_000, T0 + 100_000)
     assert.equal(r.remote.status().fetches, 3)
-    await succeeded(r, T0 + 100_000)
   })
 
   it('after a failure, tries again after the backoff (never later than cacheMs)', async (t) => {
@@ -135,12 +136,7 @@ describe('RemoteJwks: the background refresh (timers mocked)', () => {
     r.clock = T0 + 20_000
     await r.remote.refresh()
     assert.equal(r.remote.status().fetches, 1)
-    t.mock.timers.tick(39_999)
-    assert.equal(r.remote.status().fetches, 1)
-    r.clock = T0 + 60_000
-    t.mock.timers.tick(1)
-    assert.equal(r.remote.status().fetches, 2)
-    await succeeded(r, T0 + 60_000)
+    await refetchesAfter(t, r, 40_000, T0 + 60_000)
   })
 
   it('a rediscovery of the same address keeps the refresh at its time', async (t) => {
@@ -150,12 +146,7 @@ describe('RemoteJwks: the background refresh (timers mocked)', () => {
     t.mock.timers.tick(30_000)
     await r.remote.rediscover()
     assert.equal(r.remote.status().fetches, 2)
-    t.mock.timers.tick(19_999)
-    assert.equal(r.remote.status().fetches, 2)
-    r.clock = T0 + 50_000
-    t.mock.timers.tick(1)
-    assert.equal(r.remote.status().fetches, 3)
-    await succeeded(r, T0 + 50_000)
+    await refetchesAfter(t, r, 20_000, T0 + 50_000)
   })
 
   it('a fetch in between re-arms the refresh from its own end: one timer, not two', async (t) => {
@@ -165,12 +156,7 @@ describe('RemoteJwks: the background refresh (timers mocked)', () => {
     r.clock = T0 + 10_000
     await r.remote.refresh()
     assert.equal(r.remote.status().fetches, 2)
-    t.mock.timers.tick(49_999)
-    assert.equal(r.remote.status().fetches, 2, 'the timer of the first fetch is gone')
-    r.clock = T0 + 60_000
-    t.mock.timers.tick(1)
-    assert.equal(r.remote.status().fetches, 3)
-    await succeeded(r, T0 + 60_000)
+    await refetchesAfter(t, r, 50_000, T0 + 60_000, 'the timer of the first fetch is gone')
   })
 
   it('stops once closed', async (t) => {
