@@ -27,7 +27,7 @@ import { rawRequest, writeRequestFile } from './lib/requests.js'
 import { freePort, nginxArgs, nginxMainConf, readTemplate, withDecisionCache } from '../support/front-proxy.js'
 import { computeTargets, renderMarkdown, summarize, type BenchReport, type RunRecord, type ScenarioResult, type StartupRow } from './lib/report.js'
 import { attributeTail } from './lib/tail.js'
-import { peerHarness, peerTable, runPeers } from './lib/peers.js'
+import { peerHarness, peerTable, portable, runPeers } from './lib/peers.js'
 
 // ------------------------------------------------------------------ knobs
 const env = process.env
@@ -563,7 +563,7 @@ async function main(): Promise<number> {
   const harness = peerHarness(env, PROJECT_ROOT, QUICK)
   const peers =
     'status' in harness
-      ? { status: harness.status, reason: harness.reason, dir: harness.dir, settings: {}, exitCode: null, seconds: 0, rows: [], pairing: null, logTail: '' }
+      ? { status: harness.status, reason: portable(harness.reason, PROJECT_ROOT), dir: harness.dir && portable(harness.dir, PROJECT_ROOT), settings: {}, exitCode: null, seconds: 0, rows: [], pairing: null, logTail: '' }
       : await runPeers({ dir: harness.dir, projectRoot: PROJECT_ROOT, tmp, rounds: ROUNDS, durationS: DURATION, warmupS: WARMUP, cpus: ownCpus, env: childEnvBase, log })
   log(`peer harness: ${peers.status}${peers.reason ? ` — ${peers.reason}` : ''}`)
 

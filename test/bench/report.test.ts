@@ -4,9 +4,10 @@
 // node-floor scenario run minutes apart. The run records are made up; every expected value
 // below is worked out by hand from them.
 import assert from 'node:assert/strict'
+import os from 'node:os'
 import { test } from 'node:test'
 import { computeTargets, peerTarget, renderMarkdown, summarize, type BenchReport, type PeerRun, type RunRecord, type ScenarioResult } from './lib/report.js'
-import { pairPeers, parseResultsTsv } from './lib/peers.js'
+import { pairPeers, parseResultsTsv, portable } from './lib/peers.js'
 
 function run(round: number, target: RunRecord['target'], p99Us: number, cpuUsPerReq?: number): RunRecord {
   return {
@@ -261,4 +262,13 @@ test('peers: no figure says why (no haproxy-jwt run, harness absent, off, not ru
   assert.match(peerTarget({ ...base, status: 'off', reason: 'BENCH_PEERS=0' }).measured, /off: BENCH_PEERS=0/)
   assert.match(peerTarget(undefined).measured, /not run by this bench/)
   assert.throws(() => parseResultsTsv('round\tsetup\n1\tx\n'), /lacks column/)
+})
+
+test('peers: the report keeps no directory of this machine (project root, its parent, the temp directory)', () => {
+  const root = '/srv/ci/checkout/gatehouse'
+  const tmp = os.tmpdir()
+  assert.equal(portable(`bash "${root}/test/bench/peer-candidate.sh"`, root), 'bash "./test/bench/peer-candidate.sh"')
+  assert.equal(portable('/srv/ci/checkout/shared/bench-peers', root), '../shared/bench-peers')
+  assert.equal(portable(`${tmp}/gatehouse-bench-x1/peers and ${tmp}/peers-bench.y2/keys`, root), '$TMPDIR/gatehouse-bench-x1/peers and $TMPDIR/peers-bench.y2/keys')
+  assert.equal(portable('run.sh exited 2: ERROR no haproxy', root), 'run.sh exited 2: ERROR no haproxy')
 })

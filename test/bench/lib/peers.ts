@@ -6,6 +6,7 @@
 // them itself; we stop it as a process group (SIGTERM lets its trap clean up).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
+import os from 'node:os'
 import path from 'node:path'
 import { exited, spawnTracked, stopChild, TASKSET } from './children.js'
 import { spread, type PeerPairing, type PeerRow, type PeerRun } from './report.js'
@@ -145,7 +146,8 @@ export async function runPeers(o: PeerOptions): Promise<PeerRun> {
   // Per timed run: warm-up, ≥ 1 s quiet wait, the run, up to 2 noisy repeats; plus install, keys and start-up.
   const limitS = Number(o.env.BENCH_PEERS_MAX_SECONDS) || 300 + o.rounds * 2 * 3 * (o.durationS + Math.max(1, o.warmupS) + 5)
   const started = performance.now()
-  const base = { dir: o.dir, settings, rows: [] as PeerRow[], pairing: null }
+  const here = (text: string) => portable(text, o.projectRoot)
+  const base = { dir: here(o.dir), settings: Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, here(v)])), rows: [] as PeerRow[], pairing: null }
   o.log(`peer harness ${o.dir}/run.sh: ${REFERENCE} and ${CANDIDATE}, one token, ${o.rounds} round(s) of ${o.durationS} s (limit ${limitS} s)`)
   let logText = ''
   let timedOut = false
@@ -173,11 +175,11 @@ export async function runPeers(o: PeerOptions): Promise<PeerRun> {
     clearTimeout(timer)
     exitCode = end.code
   } catch (err) {
-    return { ...base, status: 'failed', reason: err instanceof Error ? err.message : String(err), exitCode, seconds: (performance.now() - started) / 1000, logTail: logText.slice(-2000) }
+    return { ...base, status: 'failed', reason: here(err instanceof Error ? err.message : String(err)), exitCode, seconds: (performance.now() - started) / 1000, logTail: here(logText.slice(-2000)) }
   }
   const seconds = (performance.now() - started) / 1000
-  const logTail = logText.split('\n').slice(-25).join('\n')
-  const lastError = logText.split('\n').filter((l) => l.includes('ERROR')).at(-1)?.trim()
+  const logTail = here(logText.split('\n').slice(-25).join('\n'))
+  const lastError = here(logText.split('\n').filter((l) => l.includes('ERROR')).at(-1)?.trim() ?? '')
   if (timedOut || exitCode !== 0) {
     const reason = timedOut ? `stopped after the ${limitS} s limit (BENCH_PEERS_MAX_SECONDS)` : `run.sh exited ${exitCode ?? 'on a signal'}${lastError ? `: ${lastError}` : ''}`
     return { ...base, status: 'failed', reason, exitCode, seconds, logTail }
@@ -188,8 +190,16 @@ export async function runPeers(o: PeerOptions): Promise<PeerRun> {
     const reason = pairing ? null : `no round timed both ${CANDIDATE} and ${REFERENCE} (a setup failed its accept/reject checks or did not start; see the log tail in the JSON report)`
     return { ...base, status: pairing ? 'measured' : 'failed', reason, exitCode, seconds, rows, pairing, logTail }
   } catch (err) {
-    return { ...base, status: 'failed', reason: `reading its results.tsv: ${err instanceof Error ? err.message : String(err)}`, exitCode, seconds, logTail }
+    return { ...base, status: 'failed', reason: here(`reading its results.tsv: ${err instanceof Error ? err.message : String(err)}`), exitCode, seconds, logTail }
   }
+}
+
+/**
+ * Text as the report keeps it, with no directory of this machine: the project root
+ * becomes `.`, its parent `..` (where ../shared sits), the temp directory `$TMPDIR`.
+ */
+export function portable(text: string, projectRoot: string): string {
+  return text.split(projectRoot).join('.').split(path.dirname(projectRoot)).join('..').split(os.tmpdir()).join('$TMPDIR')
 }
 
 /** The harness's own Markdown table (with its accept/reject checks), when it wrote one. */
